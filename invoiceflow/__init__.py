@@ -1,0 +1,1 @@
+"""invoiceflow: durable invoice digitization on Amazon States Language workflows."""
