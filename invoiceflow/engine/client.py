@@ -1,0 +1,300 @@
+"""A Step Functions client with boto3's method names, parameters, responses and errors.
+
+Code written against ``boto3.client("stepfunctions")`` works against this one by swapping the
+factory; errors are ``ClientError`` with ``response["Error"]["Code"]`` as botocore's are.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from invoiceflow.engine import arns, tokens
+from invoiceflow.engine.definition import Definition, compile_definition
+from invoiceflow.engine.errors_client import ClientError
+from invoiceflow.engine.executions import ExecutionAlreadyExists, InvalidName, create_execution
+from invoiceflow.engine.runtime import Runtime
+from invoiceflow.engine.validate import validate
+from invoiceflow.engine.values import loads
+from invoiceflow.store import Database
+
+MAX_HISTORY_PAGE = 1000
+
+
+def _date(ts: float | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, UTC) if ts is not None else None
+
+
+class Definitions:
+    """Compiled definitions by state machine ARN, compiled once per process and text."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._cache: dict[str, tuple[str, Definition]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, arn: str) -> Definition:
+        hit = self._cache.get(arn)
+        if hit is not None:
+            return hit[1]
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("get_state_machine", (arn,))
+        if row is None:
+            raise KeyError(arn)
+        compiled = compile_definition(loads(row[2]))
+        with self._lock:
+            self._cache[arn] = (row[2], compiled)
+        return compiled
+
+    def forget(self, arn: str) -> None:
+        with self._lock:
+            self._cache.pop(arn, None)
+
+
+class StepFunctionsClient:
+    def __init__(self, db: Database, runtime: Runtime, definitions: Definitions) -> None:
+        self.db = db
+        self.runtime = runtime
+        self.definitions = definitions
+
+    # -- state machines ------------------------------------------------------------------
+    def validate_state_machine_definition(self, definition: str, **_: Any) -> dict[str, Any]:
+        problems = validate(definition)
+        return {
+            "result": "FAIL" if problems else "OK",
+            "diagnostics": [
+                {"severity": "ERROR", "code": p.code, "message": p.message, "location": p.location}
+                for p in problems
+            ],
+            "truncated": False,
+        }
+
+    def create_state_machine(
+        self, name: str, definition: str, roleArn: str = "", type: str = "STANDARD", **_: Any
+    ) -> dict[str, Any]:
+        _check_definition(definition)
+        if not name or len(name) > 80:
+            raise ClientError("InvalidName", f"Invalid Name: '{name}'", "CreateStateMachine")
+        arn = arns.state_machine_arn(name)
+        now = self.runtime.clock.now()
+        with self.db.transaction() as tx:
+            row = tx.fetchone("get_state_machine", (arn,))
+            if row is not None:
+                if loads(row[2]) != loads(definition):
+                    raise ClientError("StateMachineAlreadyExists",
+                                      f"State Machine Already Exists: '{arn}'", "CreateStateMachine")
+                return {"stateMachineArn": arn, "creationDate": _date(row[5])}
+            tx.execute("insert_state_machine", (arn, name, definition, roleArn, type, now))
+        return {"stateMachineArn": arn, "creationDate": _date(now)}
+
+    def update_state_machine(
+        self, stateMachineArn: str, definition: str | None = None, roleArn: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        row = self._state_machine(stateMachineArn, "UpdateStateMachine")
+        if definition is not None:
+            _check_definition(definition)
+        with self.db.transaction() as tx:
+            tx.execute("update_state_machine", (definition or row[2],
+                                                row[3] if roleArn is None else roleArn,
+                                                stateMachineArn))
+        self.definitions.forget(stateMachineArn)
+        return {"updateDate": _date(self.runtime.clock.now())}
+
+    def describe_state_machine(self, stateMachineArn: str, **_: Any) -> dict[str, Any]:
+        arn, name, definition, role, kind, created = self._state_machine(
+            stateMachineArn, "DescribeStateMachine")
+        return {"stateMachineArn": arn, "name": name, "status": "ACTIVE",
+                "definition": definition, "roleArn": role, "type": kind,
+                "creationDate": _date(created)}
+
+    def list_state_machines(self, **_: Any) -> dict[str, Any]:
+        with self.db.transaction(write=False) as tx:
+            rows = tx.fetch("list_state_machines")
+        return {"stateMachines": [
+            {"stateMachineArn": arn, "name": name, "type": kind, "creationDate": _date(created)}
+            for arn, name, kind, created in rows
+        ]}
+
+    def _state_machine(self, arn: str, operation: str) -> tuple[Any, ...]:
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("get_state_machine", (arn,))
+        if row is None:
+            raise ClientError("StateMachineDoesNotExist",
+                              f"State Machine Does Not Exist: '{arn}'", operation)
+        return row
+
+    # -- executions ----------------------------------------------------------------------
+    def start_execution(
+        self, stateMachineArn: str, name: str | None = None, input: str = "{}", **_: Any
+    ) -> dict[str, Any]:
+        self._state_machine(stateMachineArn, "StartExecution")
+        try:
+            loads(input)
+        except ValueError:
+            raise ClientError("InvalidExecutionInput", "Invalid State Machine Execution Input: "
+                              f"'{input[:100]}'", "StartExecution") from None
+        now = self.runtime.clock.now()
+        try:
+            with self.db.transaction() as tx:
+                _, arn, start, _ = create_execution(tx, stateMachineArn, name, input, now)
+        except ExecutionAlreadyExists as exc:
+            raise ClientError("ExecutionAlreadyExists", str(exc), "StartExecution") from None
+        except InvalidName as exc:
+            raise ClientError("InvalidName", str(exc), "StartExecution") from None
+        return {"executionArn": arn, "startDate": _date(start)}
+
+    def _execution(self, arn: str, operation: str) -> tuple[Any, ...]:
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("get_execution", (arn,))
+        if row is None:
+            raise ClientError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'",
+                              operation)
+        return row
+
+    def describe_execution(self, executionArn: str, **_: Any) -> dict[str, Any]:
+        (_, arn, sm_arn, name, status, input_text, output, error, cause, start, stop, _parent,
+         redrives, redrive_date) = self._execution(executionArn, "DescribeExecution")
+        out: dict[str, Any] = {
+            "executionArn": arn, "stateMachineArn": sm_arn, "name": name, "status": status,
+            "startDate": _date(start), "input": input_text, "inputDetails": {"included": True},
+            "redriveCount": redrives,
+        }
+        if stop is not None:
+            out["stopDate"] = _date(stop)
+        if output is not None:
+            out["output"] = output
+            out["outputDetails"] = {"included": True}
+        if error is not None:
+            out["error"] = error
+        if cause is not None:
+            out["cause"] = cause
+        if redrive_date is not None:
+            out["redriveDate"] = _date(redrive_date)
+        out["redriveStatus"] = (
+            "REDRIVABLE" if status in ("FAILED", "TIMED_OUT", "ABORTED") else "NOT_REDRIVABLE")
+        return out
+
+    def list_executions(
+        self, stateMachineArn: str, statusFilter: str | None = None, maxResults: int = 100,
+        nextToken: str | None = None, **_: Any,
+    ) -> dict[str, Any]:
+        self._state_machine(stateMachineArn, "ListExecutions")
+        limit = min(max(int(maxResults or 100), 1), 1000)
+        before = int(nextToken) if nextToken else 2**62
+        with self.db.transaction(write=False) as tx:
+            rows = tx.fetch("list_executions",
+                            (stateMachineArn, statusFilter, statusFilter, before, limit + 1))
+        page = rows[:limit]
+        out: dict[str, Any] = {"executions": [
+            {"executionArn": arn, "stateMachineArn": sm, "name": name, "status": status,
+             "startDate": _date(start), **({"stopDate": _date(stop)} if stop else {}),
+             "redriveCount": redrives}
+            for _, arn, sm, name, status, start, stop, redrives in page
+        ]}
+        if len(rows) > limit:
+            out["nextToken"] = str(page[-1][0])
+        return out
+
+    def get_execution_history(
+        self, executionArn: str, maxResults: int = MAX_HISTORY_PAGE, reverseOrder: bool = False,
+        nextToken: str | None = None, includeExecutionData: bool = True, **_: Any,
+    ) -> dict[str, Any]:
+        execution_id = self._execution(executionArn, "GetExecutionHistory")[0]
+        limit = min(max(int(maxResults or MAX_HISTORY_PAGE), 1), MAX_HISTORY_PAGE)
+        with self.db.transaction(write=False) as tx:
+            if reverseOrder:
+                start = int(nextToken) if nextToken else 2**62
+                rows = tx.fetch("history_reverse", (execution_id, start, limit + 1))
+            else:
+                start = int(nextToken) if nextToken else 0
+                rows = tx.fetch("history", (execution_id, start, limit + 1))
+        events = []
+        for eid, prev, kind, ts, key, details in rows[:limit]:
+            event: dict[str, Any] = {"timestamp": _date(ts), "type": kind, "id": eid,
+                                     "previousEventId": prev}
+            if key is not None:
+                body = loads(details) if details else {}
+                if not includeExecutionData:
+                    body = {k: v for k, v in body.items()
+                            if k not in ("input", "output", "parameters")}
+                event[key] = body
+            events.append(event)
+        out: dict[str, Any] = {"events": events}
+        if len(rows) > limit:
+            out["nextToken"] = str(events[-1]["id"])
+        return out
+
+    def stop_execution(
+        self, executionArn: str, error: str | None = None, cause: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        row = self._execution(executionArn, "StopExecution")
+        now = self.runtime.clock.now()
+        if row[4] == "RUNNING":
+            event = {"t": "stop", "error": error, "cause": cause}
+            with self.db.transaction() as tx:
+                self.runtime.post(tx, row[0], event, now)
+        return {"stopDate": _date(now)}
+
+    def redrive_execution(self, executionArn: str, **_: Any) -> dict[str, Any]:
+        row = self._execution(executionArn, "RedriveExecution")
+        if row[4] not in ("FAILED", "TIMED_OUT", "ABORTED"):
+            raise ClientError("ExecutionNotRedrivable",
+                              f"Execution is {row[4]} and cannot be redriven", "RedriveExecution")
+        now = self.runtime.clock.now()
+        with self.db.transaction() as tx:
+            tx.execute("mark_redriven", (now, row[0]))
+            self.runtime.post(tx, row[0], {"t": "redrive"}, now)
+        return {"redriveDate": _date(now)}
+
+    # -- callbacks -----------------------------------------------------------------------
+    def send_task_success(self, taskToken: str, output: str, **_: Any) -> dict[str, Any]:
+        try:
+            value = loads(output)
+        except ValueError:
+            raise ClientError("InvalidOutput", "Invalid output: not JSON",
+                              "SendTaskSuccess") from None
+        self._answer(taskToken, "DONE", {"t": "result", "ok": True, "output": value},
+                     "SendTaskSuccess")
+        return {}
+
+    def send_task_failure(
+        self, taskToken: str, error: str | None = None, cause: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        self._answer(taskToken, "DONE", {"t": "result", "ok": False, "error": error or "",
+                                         "cause": cause or ""}, "SendTaskFailure")
+        return {}
+
+    def send_task_heartbeat(self, taskToken: str, **_: Any) -> dict[str, Any]:
+        self._answer(taskToken, None, {"t": "heartbeat"}, "SendTaskHeartbeat")
+        return {}
+
+    def _answer(
+        self, token: str, close_as: str | None, event: dict[str, Any], operation: str
+    ) -> None:
+        if not tokens.well_formed(token):
+            raise ClientError("InvalidToken", "Invalid Token: malformed task token", operation)
+        digest = tokens.digest(token)
+        now = self.runtime.clock.now()
+        with self.db.transaction() as tx:
+            row = tx.fetchone("token_status", (digest,))
+            if row is None:
+                raise ClientError("TaskDoesNotExist", "Task Does Not Exist", operation)
+            status, execution_id, task_id = row
+            if status != "OPEN":
+                raise ClientError("TaskTimedOut", "Task Timed Out: the task has already been "
+                                  "closed or has timed out", operation)
+            if close_as is not None:
+                tx.execute("close_token", (close_as, digest))
+            self.runtime.post(tx, execution_id, {**event, "task": task_id}, now)
+
+
+def _check_definition(definition: str) -> None:
+    problems = validate(definition)
+    if problems:
+        raise ClientError(
+            "InvalidDefinition",
+            "Invalid State Machine Definition: " + "; ".join(str(p) for p in problems),
+            "CreateStateMachine",
+        )

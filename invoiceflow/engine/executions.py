@@ -1,0 +1,56 @@
+"""Creating executions, shared by StartExecution and nested startExecution tasks."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from invoiceflow.engine import arns
+from invoiceflow.engine.core import new_state
+from invoiceflow.engine.values import dumps, loads
+from invoiceflow.store import Transaction
+
+_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,80}$")
+
+
+class ExecutionAlreadyExists(Exception):
+    pass
+
+
+class InvalidName(ValueError):
+    pass
+
+
+def create_execution(
+    tx: Transaction,
+    sm_arn: str,
+    name: str | None,
+    input_text: str,
+    now: float,
+    parent: dict[str, Any] | None = None,
+) -> tuple[int, str, float, bool]:
+    """Insert a RUNNING execution with its start event; returns (id, arn, start, created).
+
+    Starting is idempotent by name: the same name and input on a running execution returns
+    that execution; anything else under a used name is ExecutionAlreadyExists.
+    """
+    name = name or str(uuid.uuid4())
+    if not _NAME.match(name):
+        raise InvalidName(f"Invalid Name: '{name}'")
+    loads(input_text)  # refuse what is not JSON before anything is written
+    arn = arns.execution_arn(arns.name_of(sm_arn), name)
+    row = tx.fetchone(
+        "insert_execution",
+        (arn, sm_arn, name, input_text, now, dumps(new_state()), now,
+         dumps(parent) if parent else None),
+    )
+    if row is None:
+        existing = tx.fetchone("get_execution", (arn,))
+        assert existing is not None
+        if existing[4] == "RUNNING" and existing[5] == input_text:
+            return existing[0], arn, existing[9], False
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+    execution_id = row[0]
+    tx.execute("enqueue", (execution_id, now, dumps({"t": "start", "input": loads(input_text)})))
+    return execution_id, arn, now, True

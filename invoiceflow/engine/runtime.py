@@ -1,0 +1,291 @@
+"""The runtime: rounds of claim -> advance -> commit around the pure interpreter.
+
+A round claims up to ``limit`` executions that have a due mailbox event, leasing them to one
+owner; feeds each its events; runs the handler work the interpreter asks for right away when
+the handler is registered here (and keeps doing so while the round is young); and commits
+every execution's new state, history, timers, tasks and messages in one transaction. A crash
+anywhere before that commit leaves the previous state and the events still in the mailbox:
+the next owner repeats the round (handlers run at least once, transitions exactly once).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from invoiceflow.engine import tokens
+from invoiceflow.engine.commands import CancelTask, CancelTimer, Env, Invoke, SetTimer, Step
+from invoiceflow.engine.core import advance, iso
+from invoiceflow.engine.definition import Definition
+from invoiceflow.engine.handlers import Invoker
+from invoiceflow.engine.handlers import run as run_handler
+from invoiceflow.engine.resources import parse_resource
+from invoiceflow.engine.integrations import Integration, builtin_integrations
+from invoiceflow.engine.values import dumps, loads
+from invoiceflow.store import Database, Transaction
+
+INLINE_BUDGET = 1.0  # seconds of a round that may go to handlers before they are deferred
+
+
+class Clock:
+    """Wall time, or virtual time that can jump ahead (``skip``) for time-skipping tests."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def skip(self, to: float) -> None:
+        self.offset += max(0.0, to - self.now())
+
+
+@dataclass(slots=True)
+class _Claimed:
+    id: int
+    arn: str
+    name: str
+    sm_arn: str
+    state: dict[str, Any]
+    start_date: float
+    input: str
+    parent: str | None
+    redrive_count: int
+    defn: Definition
+    env: Env
+    consumed: list[int] = field(default_factory=list)
+    history: list[tuple[Any, ...]] = field(default_factory=list)
+    commands: list[Any] = field(default_factory=list)
+    final: Step | None = None
+
+
+class Runtime:
+    def __init__(
+        self,
+        db: Database,
+        definitions: Callable[[str], Definition],
+        *,
+        invoker: Invoker | None = None,
+        clock: Clock | None = None,
+        region: str = "us-east-1",
+        integrations: dict[str, Integration] | None = None,
+    ) -> None:
+        self.db = db
+        self.definitions = definitions
+        self.invoker = invoker
+        self.clock = clock or Clock()
+        self.region = region
+        self.integrations = builtin_integrations()
+        self.integrations.update(integrations or {})
+
+    # -- one round -----------------------------------------------------------------------
+    def run_round(self, owner: str, limit: int = 100, lease: float = 60.0) -> int:
+        """Advance up to ``limit`` due executions; returns how many were claimed."""
+        now = self.clock.now()
+        with self.db.transaction() as tx:
+            rows = tx.fetch("claim_executions", (owner, now + lease, now, now, limit))
+            if not rows:
+                return 0
+            events = tx.fetch("due_events", (owner, now))
+        by_id: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for execution_id, mailbox_id, event in events:
+            by_id[execution_id].append((mailbox_id, event))
+        started = time.monotonic()
+        claimed = [self._load(row, now) for row in rows]
+        for ex in claimed:
+            for mailbox_id, event in by_id.get(ex.id, ()):
+                ex.consumed.append(mailbox_id)
+                self._feed(ex, loads(event))
+            self._run_inline(ex, started)
+        with self.db.transaction() as tx:
+            for ex in claimed:
+                if tx.fetchone("check_lease", (ex.id, owner)) is not None:
+                    self._commit(tx, ex, owner)
+        return len(claimed)
+
+    def _load(self, row: tuple[Any, ...], now: float) -> _Claimed:
+        ex_id, arn, name, sm_arn, state, start_date, input_text, parent, redrives = row
+        sm_name = sm_arn.rsplit(":", 1)[-1]
+        env = Env(
+            now=now,
+            execution={
+                "Id": arn,
+                "Name": name,
+                "Input": loads(input_text),
+                "StartTime": iso(start_date),
+                "RoleArn": "",
+                "RedriveCount": redrives,
+                "Region": self.region,
+            },
+            state_machine={"Id": sm_arn, "Name": sm_name},
+            new_token=tokens.new_token,
+        )
+        return _Claimed(
+            id=ex_id, arn=arn, name=name, sm_arn=sm_arn, state=loads(state),
+            start_date=start_date, input=input_text, parent=parent, redrive_count=redrives,
+            defn=self.definitions(sm_arn), env=env,
+        )
+
+    def _feed(self, ex: _Claimed, event: dict[str, Any]) -> None:
+        step = advance(ex.defn, ex.state, event, ex.env)
+        ex.history.extend(step.history)
+        ex.commands.extend(step.commands)
+        if step.status is not None:
+            ex.final = step
+
+    def _run_inline(self, ex: _Claimed, started: float) -> None:
+        """Run registered handlers now, feeding their results back, while the round is
+        young; what remains is committed as tasks for any worker to take."""
+        if self.invoker is None:
+            return
+        i = 0
+        while i < len(ex.commands):
+            cmd = ex.commands[i]
+            i += 1
+            if not isinstance(cmd, Invoke) or cmd.resource.service not in _LAMBDA:
+                continue
+            if time.monotonic() - started > INLINE_BUDGET:
+                return
+            ex.commands[i - 1] = None  # handled here: nothing to commit for it
+            if cmd.token is not None:
+                ex.commands.append(_TokenOnly(cmd))
+            began = self.clock.now()
+            outcome = run_handler(self.invoker, cmd, ex.arn)
+            ex.env.now = self.clock.now()
+            if cmd.timeout is not None and ex.env.now > began + cmd.timeout:
+                continue  # too late: the timeout timer decides
+            if cmd.token is None:
+                self._feed(ex, {"t": "result", "task": cmd.task_id, **outcome})
+            elif outcome["ok"]:
+                self._feed(ex, {"t": "submitted", "task": cmd.task_id,
+                                "output": {"StatusCode": 202}})
+            else:
+                self._feed(ex, {"t": "result", "task": cmd.task_id, **outcome})
+
+    # -- commit --------------------------------------------------------------------------
+    def _commit(self, tx: Transaction, ex: _Claimed, owner: str) -> None:
+        final = ex.final
+        status = final.status if final else "RUNNING"
+        stopped = ex.env.now if final else None
+        output = dumps(final.output) if final and final.status == "SUCCEEDED" else None
+        error = final.error if final else None
+        cause = final.cause if final else None
+        tx.executemany("consume_event", [(m,) for m in ex.consumed])
+        now = ex.env.now
+        for cmd in ex.commands:
+            if cmd is None:
+                continue
+            if isinstance(cmd, SetTimer):
+                tx.execute("set_timer", (ex.id, cmd.at, cmd.timer_id,
+                                         dumps({"t": "timer", "timer": cmd.timer_id})))
+            elif isinstance(cmd, CancelTimer):
+                tx.execute("cancel_timer", (ex.id, cmd.timer_id))
+            elif isinstance(cmd, _TokenOnly):
+                tx.execute("insert_token", (tokens.digest(cmd.token), ex.id, cmd.task_id, now))
+            elif isinstance(cmd, Invoke):
+                if cmd.token is not None:
+                    tx.execute("insert_token", (tokens.digest(cmd.token), ex.id, cmd.task_id, now))
+                self._invoke(tx, ex, cmd, now)
+            elif isinstance(cmd, CancelTask):
+                tx.execute("cancel_task", (ex.id, cmd.task_id))
+                tx.execute("expire_task_token", (ex.id, cmd.task_id))
+        tx.execute(
+            "save_execution",
+            (dumps(ex.state), status, output, error, cause, stopped, ex.id, owner),
+        )
+        tx.executemany(
+            "insert_history",
+            [
+                (ex.id, eid, prev, kind, ts, key, dumps(details) if details is not None else None)
+                for eid, prev, kind, ts, key, details in ex.history
+            ],
+        )
+        if final and ex.parent:
+            self._notify_parent(tx, ex, final)
+
+    def _invoke(self, tx: Transaction, ex: _Claimed, cmd: Invoke, now: float) -> None:
+        service = cmd.resource.service
+        if service in _LAMBDA:
+            deadline = now + cmd.timeout if cmd.timeout else None
+            tx.execute("insert_task", (ex.id, cmd.task_id, cmd.resource.arn, dumps(cmd.payload),
+                                       deadline, now, None))
+            return
+        integration = self.integrations.get(service)
+        if integration is None:
+            self.post(tx, ex.id, {"t": "result", "task": cmd.task_id, "ok": False,
+                                  "error": "States.Runtime",
+                                  "cause": f"No integration for {cmd.resource.arn} is installed"},
+                      now)
+            return
+        integration(self, tx, ex.id, ex.arn, cmd, now)
+
+    def _notify_parent(self, tx: Transaction, ex: _Claimed, final: Step) -> None:
+        link = loads(ex.parent or "{}")
+        if link.get("pattern") not in ("sync", "sync:2"):
+            return
+        described = {
+            "ExecutionArn": ex.arn,
+            "StateMachineArn": ex.sm_arn,
+            "Name": ex.name,
+            "Status": final.status,
+            "StartDate": ex.start_date,
+            "StopDate": ex.env.now,
+            "Input": ex.input,
+        }
+        if final.status == "SUCCEEDED":
+            out = dumps(final.output)
+            described["Output"] = final.output if link["pattern"] == "sync:2" else out
+            if link["pattern"] == "sync:2":
+                described["Input"] = loads(ex.input)
+            event = {"t": "result", "task": link["task"], "ok": True, "output": described}
+        else:
+            event = {"t": "result", "task": link["task"], "ok": False,
+                     "error": "States.TaskFailed", "cause": dumps(described)}
+        self.post(tx, link["execution"], event, ex.env.now)
+
+    # -- mailbox -------------------------------------------------------------------------
+    def post(self, tx: Transaction, execution_id: int, event: dict[str, Any], at: float) -> None:
+        """Deliver ``event`` to an execution at time ``at``, inside the caller's transaction."""
+        tx.execute("enqueue", (execution_id, at, dumps(event)))
+        tx.execute("wake", (at, execution_id, at))
+
+    # -- deferred handler work -----------------------------------------------------------
+    def run_tasks(self, owner: str, limit: int = 20, lease: float = 300.0) -> int:
+        """Run handler tasks no worker finished inline; returns how many were taken."""
+        if self.invoker is None:
+            return 0
+        now = self.clock.now()
+        with self.db.transaction() as tx:
+            rows = tx.fetch("claim_tasks", (owner, now + lease, now, limit))
+        done: list[tuple[int, int, dict[str, Any]]] = []
+        for row_id, execution_id, task_id, resource, payload, deadline in rows:
+            res = parse_resource(resource)
+            assert res is not None
+            timeout = deadline - now if deadline is not None else None
+            cmd = Invoke(task_id, res, loads(payload), None, timeout, None)
+            outcome = run_handler(self.invoker, cmd, "")
+            done.append((row_id, execution_id, {"t": "result", "task": task_id, **outcome}))
+        if done:
+            with self.db.transaction() as tx:
+                for row_id, execution_id, event in done:
+                    if tx.execute("finish_task", (row_id, owner)):
+                        self.post(tx, execution_id, event, self.clock.now())
+        return len(rows)
+
+
+_LAMBDA = ("lambda-function", "lambda")
+
+
+@dataclass(slots=True)
+class _TokenOnly:
+    """A callback task whose handler already ran inline: only its token is left to record."""
+
+    task_id: str
+    token: str
+
+    def __init__(self, cmd: Invoke) -> None:
+        self.task_id = cmd.task_id
+        self.token = cmd.token or ""

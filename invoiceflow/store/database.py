@@ -1,0 +1,128 @@
+"""The database contract every backend fulfils: transactions, named queries, migrations.
+
+SQL lives in ``sql/``: numbered files are migrations (``NNN_name.sql``), the others hold named
+queries (``-- name: some_query``). A backend may override a query or a migration with a file
+of the same name under ``sql/<dialect>/``; everything else is shared text.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from functools import cache
+from importlib import resources
+from typing import Any
+
+Row = tuple[Any, ...]
+_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+_MIGRATION = re.compile(r"^(\d{3})_\w+\.sql$")
+
+
+class Transaction(ABC):
+    """One open transaction; it commits when its ``with`` block ends without an exception.
+
+    ``execute``/``executemany``/``fetch`` take the *name* of a query from ``sql/``; the
+    ``_raw`` forms take SQL text (for migrations and the few statements built at run time).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @abstractmethod
+    def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run SQL; returns the number of rows it changed."""
+
+    @abstractmethod
+    def executemany_raw(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def fetch_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def execute(self, query: str, params: Sequence[Any] = ()) -> int:
+        return self.execute_raw(self.db.sql(query), params)
+
+    def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.executemany_raw(self.db.sql(query), rows)
+
+    def fetch(self, query: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.fetch_raw(self.db.sql(query), params)
+
+    def fetchone(self, query: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self.fetch(query, params)
+        return rows[0] if rows else None
+
+
+class Database(ABC):
+    dialect: str
+
+    @abstractmethod
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[Transaction]:
+        """A transaction; ``write=False`` promises not to write, so backends may skip locks."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def sql(self, name: str) -> str:
+        return named_queries(self.dialect)[name]
+
+    def migrate(self) -> None:
+        """Apply the migrations this database has not seen, each in its own transaction."""
+        with self.transaction() as tx:
+            tx.execute_raw(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"
+            )
+            done = {row[0] for row in tx.fetch_raw("SELECT version FROM schema_version")}
+        for version, text in migrations(self.dialect):
+            if version in done:
+                continue
+            with self.transaction() as tx:
+                if tx.fetch_raw("SELECT 1 FROM schema_version WHERE version = ?", (version,)):
+                    continue  # another process migrated first
+                for statement in split_statements(text):
+                    tx.execute_raw(statement)
+                tx.execute_raw("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+def _read(path: str, dialect: str) -> str | None:
+    base = resources.files("invoiceflow.store") / "sql"
+    for candidate in (base / dialect / path, base / path):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    return None
+
+
+@cache
+def named_queries(dialect: str) -> dict[str, str]:
+    base = resources.files("invoiceflow.store") / "sql"
+    queries: dict[str, str] = {}
+    for folder in (base, base / dialect):
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".sql") and not _MIGRATION.match(entry.name):
+                queries.update(parse_named(entry.read_text(encoding="utf-8")))
+    return queries
+
+
+def parse_named(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    parts = _NAME.split(text)
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        out[name] = body.strip().rstrip(";")
+    return out
+
+
+def migrations(dialect: str) -> Iterator[tuple[int, str]]:
+    base = resources.files("invoiceflow.store") / "sql"
+    names = sorted(e.name for e in base.iterdir() if _MIGRATION.match(e.name))
+    for name in names:
+        text = _read(name, dialect)
+        assert text is not None
+        yield int(name[:3]), text
+
+
+def split_statements(text: str) -> list[str]:
+    lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

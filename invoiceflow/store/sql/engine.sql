@@ -1,0 +1,139 @@
+-- name: insert_state_machine
+INSERT INTO state_machines (arn, name, definition, role_arn, type, created)
+VALUES (?, ?, ?, ?, ?, ?)
+
+-- name: get_state_machine
+SELECT arn, name, definition, role_arn, type, created FROM state_machines WHERE arn = ?
+
+-- name: update_state_machine
+UPDATE state_machines SET definition = ?, role_arn = ? WHERE arn = ?
+
+-- name: list_state_machines
+SELECT arn, name, type, created FROM state_machines ORDER BY created, arn
+
+-- name: delete_state_machine
+DELETE FROM state_machines WHERE arn = ?
+
+-- name: insert_execution
+INSERT INTO executions
+    (arn, state_machine_arn, name, status, input, start_date, state, wake_at, parent)
+VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?)
+ON CONFLICT (arn) DO NOTHING
+RETURNING id
+
+-- name: get_execution
+SELECT id, arn, state_machine_arn, name, status, input, output, error, cause,
+       start_date, stop_date, parent, redrive_count, redrive_date
+FROM executions WHERE arn = ?
+
+-- name: get_execution_by_id
+SELECT id, arn, state_machine_arn, name, status, input, output, error, cause,
+       start_date, stop_date, parent, redrive_count, redrive_date
+FROM executions WHERE id = ?
+
+-- name: list_executions
+SELECT id, arn, state_machine_arn, name, status, start_date, stop_date, redrive_count
+FROM executions
+WHERE state_machine_arn = ? AND (? IS NULL OR status = ?) AND id < ?
+ORDER BY id DESC LIMIT ?
+
+-- name: enqueue
+INSERT INTO mailbox (execution_id, deliver_at, timer_id, event) VALUES (?, ?, NULL, ?)
+
+-- name: set_timer
+INSERT INTO mailbox (execution_id, deliver_at, timer_id, event) VALUES (?, ?, ?, ?)
+ON CONFLICT (execution_id, timer_id) WHERE timer_id IS NOT NULL
+DO UPDATE SET deliver_at = excluded.deliver_at, event = excluded.event
+
+-- name: cancel_timer
+DELETE FROM mailbox WHERE execution_id = ? AND timer_id = ?
+
+-- name: wake
+UPDATE executions SET wake_at = ?
+WHERE id = ? AND (wake_at IS NULL OR wake_at > ?)
+
+-- name: claim_executions
+UPDATE executions SET lease_owner = ?, lease_until = ?
+WHERE id IN (
+    SELECT id FROM executions
+    WHERE wake_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+    ORDER BY wake_at LIMIT ?
+)
+RETURNING id, arn, name, state_machine_arn, state, start_date, input, parent, redrive_count
+
+-- name: due_events
+SELECT m.execution_id, m.id, m.event FROM mailbox m
+JOIN executions e ON e.id = m.execution_id
+WHERE e.lease_owner = ? AND m.deliver_at <= ?
+ORDER BY m.execution_id, m.deliver_at, m.id
+
+-- name: save_execution
+UPDATE executions
+SET state = ?, status = ?, output = ?, error = ?, cause = ?, stop_date = ?,
+    wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id),
+    lease_owner = NULL, lease_until = NULL
+WHERE id = ? AND lease_owner = ?
+
+-- name: release_execution
+UPDATE executions
+SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id),
+    lease_owner = NULL, lease_until = NULL
+WHERE id = ? AND lease_owner = ?
+
+-- name: rewake
+UPDATE executions
+SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id)
+WHERE id = ?
+
+-- name: mark_redriven
+UPDATE executions SET redrive_count = redrive_count + 1, redrive_date = ?, stop_date = NULL
+WHERE id = ?
+
+-- name: consume_event
+DELETE FROM mailbox WHERE id = ?
+
+-- name: insert_history
+INSERT INTO history (execution_id, id, previous_id, type, timestamp, details_key, details)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+
+-- name: history
+SELECT id, previous_id, type, timestamp, details_key, details FROM history
+WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?
+
+-- name: history_reverse
+SELECT id, previous_id, type, timestamp, details_key, details FROM history
+WHERE execution_id = ? AND id < ? ORDER BY id DESC LIMIT ?
+
+-- name: insert_task
+INSERT INTO tasks (execution_id, task_id, resource, payload, deadline, visible_at, lease_owner)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (execution_id, task_id) DO NOTHING
+
+-- name: claim_tasks
+UPDATE tasks SET lease_owner = ?, visible_at = ?
+WHERE id IN (SELECT id FROM tasks WHERE visible_at <= ? ORDER BY visible_at LIMIT ?)
+RETURNING id, execution_id, task_id, resource, payload, deadline
+
+-- name: finish_task
+DELETE FROM tasks WHERE id = ? AND lease_owner = ?
+
+-- name: cancel_task
+DELETE FROM tasks WHERE execution_id = ? AND task_id = ?
+
+-- name: insert_token
+INSERT INTO task_tokens (token_hash, execution_id, task_id, status, created)
+VALUES (?, ?, ?, 'OPEN', ?)
+
+-- name: close_token
+UPDATE task_tokens SET status = ? WHERE token_hash = ? AND status = 'OPEN'
+RETURNING execution_id, task_id
+
+-- name: token_status
+SELECT status, execution_id, task_id FROM task_tokens WHERE token_hash = ?
+
+-- name: expire_task_token
+UPDATE task_tokens SET status = 'TIMED_OUT'
+WHERE execution_id = ? AND task_id = ? AND status = 'OPEN'
+
+-- name: check_lease
+SELECT 1 FROM executions WHERE id = ? AND lease_owner = ?

@@ -1,0 +1,95 @@
+"""The embedded backend: one SQLite file in WAL mode, one connection per thread.
+
+Write transactions start with BEGIN IMMEDIATE so two writers never deadlock on a lock
+upgrade; ``synchronous=FULL`` because a commit here is what every acknowledgement promises.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from invoiceflow.store.database import Database, Row, Transaction
+
+
+class SQLiteTransaction(Transaction):
+    def __init__(self, db: Database, conn: sqlite3.Connection) -> None:
+        super().__init__(db)
+        self.conn = conn
+
+    def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    def executemany_raw(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def fetch_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+
+class SQLiteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        self.synchronous = synchronous
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._memory_lock = threading.RLock()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self.path == ":memory:":
+            # One private database: every thread shares the one connection, one
+            # transaction at a time (see ``transaction``).
+            if not self._all:
+                self._all.append(self._open())
+            return self._all[0]
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA cache_size=-65536")
+        return conn
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
+        shared = self.path == ":memory:"
+        if shared:
+            self._memory_lock.acquire()
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield SQLiteTransaction(self, conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            if shared:
+                self._memory_lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
