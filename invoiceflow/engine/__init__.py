@@ -26,8 +26,9 @@ class Engine:
     client: StepFunctionsClient
 
     @classmethod
-    def open(cls, db: Database, *, invoker: Invoker | None = None,
-             clock: Clock | None = None) -> Engine:
+    def open(
+        cls, db: Database, *, invoker: Invoker | None = None, clock: Clock | None = None
+    ) -> Engine:
         definitions = Definitions(db)
         runtime = Runtime(db, definitions, invoker=invoker, clock=clock)
         return cls(db, definitions, runtime, StepFunctionsClient(db, runtime, definitions))

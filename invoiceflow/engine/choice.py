@@ -31,9 +31,7 @@ COMPARISONS["StringMatches"] = ("string", "Matches", False)
 TYPE_TESTS = ("IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
 OPERATORS = frozenset({*COMPARISONS, *TYPE_TESTS})
 
-_TIMESTAMP = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$"
-)
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -135,7 +133,9 @@ def _read(read: Callable[[Any, Any, Any], Any], path: str, d: Any, c: Any, v: An
         raise _invalid_path(path) from None
 
 
-def _type_test(op: str, expected: bool, read: Callable[[Any, Any, Any], Any], path: str) -> Predicate:
+def _type_test(
+    op: str, expected: bool, read: Callable[[Any, Any, Any], Any], path: str
+) -> Predicate:
     if op == "IsPresent":
 
         def present(d: Any, c: Any, v: Any) -> bool:

@@ -82,47 +82,64 @@ class StepFunctionsClient:
             row = tx.fetchone("get_state_machine", (arn,))
             if row is not None:
                 if loads(row[2]) != loads(definition):
-                    raise ClientError("StateMachineAlreadyExists",
-                                      f"State Machine Already Exists: '{arn}'", "CreateStateMachine")
+                    raise ClientError(
+                        "StateMachineAlreadyExists",
+                        f"State Machine Already Exists: '{arn}'",
+                        "CreateStateMachine",
+                    )
                 return {"stateMachineArn": arn, "creationDate": _date(row[5])}
             tx.execute("insert_state_machine", (arn, name, definition, roleArn, type, now))
         return {"stateMachineArn": arn, "creationDate": _date(now)}
 
     def update_state_machine(
-        self, stateMachineArn: str, definition: str | None = None, roleArn: str | None = None,
+        self,
+        stateMachineArn: str,
+        definition: str | None = None,
+        roleArn: str | None = None,
         **_: Any,
     ) -> dict[str, Any]:
         row = self._state_machine(stateMachineArn, "UpdateStateMachine")
         if definition is not None:
             _check_definition(definition)
         with self.db.transaction() as tx:
-            tx.execute("update_state_machine", (definition or row[2],
-                                                row[3] if roleArn is None else roleArn,
-                                                stateMachineArn))
+            tx.execute(
+                "update_state_machine",
+                (definition or row[2], row[3] if roleArn is None else roleArn, stateMachineArn),
+            )
         self.definitions.forget(stateMachineArn)
         return {"updateDate": _date(self.runtime.clock.now())}
 
     def describe_state_machine(self, stateMachineArn: str, **_: Any) -> dict[str, Any]:
         arn, name, definition, role, kind, created = self._state_machine(
-            stateMachineArn, "DescribeStateMachine")
-        return {"stateMachineArn": arn, "name": name, "status": "ACTIVE",
-                "definition": definition, "roleArn": role, "type": kind,
-                "creationDate": _date(created)}
+            stateMachineArn, "DescribeStateMachine"
+        )
+        return {
+            "stateMachineArn": arn,
+            "name": name,
+            "status": "ACTIVE",
+            "definition": definition,
+            "roleArn": role,
+            "type": kind,
+            "creationDate": _date(created),
+        }
 
     def list_state_machines(self, **_: Any) -> dict[str, Any]:
         with self.db.transaction(write=False) as tx:
             rows = tx.fetch("list_state_machines")
-        return {"stateMachines": [
-            {"stateMachineArn": arn, "name": name, "type": kind, "creationDate": _date(created)}
-            for arn, name, kind, created in rows
-        ]}
+        return {
+            "stateMachines": [
+                {"stateMachineArn": arn, "name": name, "type": kind, "creationDate": _date(created)}
+                for arn, name, kind, created in rows
+            ]
+        }
 
     def _state_machine(self, arn: str, operation: str) -> tuple[Any, ...]:
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone("get_state_machine", (arn,))
         if row is None:
-            raise ClientError("StateMachineDoesNotExist",
-                              f"State Machine Does Not Exist: '{arn}'", operation)
+            raise ClientError(
+                "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'", operation
+            )
         return row
 
     # -- executions ----------------------------------------------------------------------
@@ -133,12 +150,15 @@ class StepFunctionsClient:
         try:
             loads(input)
         except ValueError:
-            raise ClientError("InvalidExecutionInput", "Invalid State Machine Execution Input: "
-                              f"'{input[:100]}'", "StartExecution") from None
+            raise ClientError(
+                "InvalidExecutionInput",
+                f"Invalid State Machine Execution Input: '{input[:100]}'",
+                "StartExecution",
+            ) from None
         now = self.runtime.clock.now()
         try:
             with self.db.transaction() as tx:
-                _, arn, start, _ = create_execution(tx, stateMachineArn, name, input, now)
+                _id, arn, start, _new = create_execution(tx, stateMachineArn, name, input, now)
         except ExecutionAlreadyExists as exc:
             raise ClientError("ExecutionAlreadyExists", str(exc), "StartExecution") from None
         except InvalidName as exc:
@@ -149,16 +169,36 @@ class StepFunctionsClient:
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone("get_execution", (arn,))
         if row is None:
-            raise ClientError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'",
-                              operation)
+            raise ClientError(
+                "ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'", operation
+            )
         return row
 
     def describe_execution(self, executionArn: str, **_: Any) -> dict[str, Any]:
-        (_, arn, sm_arn, name, status, input_text, output, error, cause, start, stop, _parent,
-         redrives, redrive_date) = self._execution(executionArn, "DescribeExecution")
+        (
+            _,
+            arn,
+            sm_arn,
+            name,
+            status,
+            input_text,
+            output,
+            error,
+            cause,
+            start,
+            stop,
+            _parent,
+            redrives,
+            redrive_date,
+        ) = self._execution(executionArn, "DescribeExecution")
         out: dict[str, Any] = {
-            "executionArn": arn, "stateMachineArn": sm_arn, "name": name, "status": status,
-            "startDate": _date(start), "input": input_text, "inputDetails": {"included": True},
+            "executionArn": arn,
+            "stateMachineArn": sm_arn,
+            "name": name,
+            "status": status,
+            "startDate": _date(start),
+            "input": input_text,
+            "inputDetails": {"included": True},
             "redriveCount": redrives,
         }
         if stop is not None:
@@ -173,33 +213,52 @@ class StepFunctionsClient:
         if redrive_date is not None:
             out["redriveDate"] = _date(redrive_date)
         out["redriveStatus"] = (
-            "REDRIVABLE" if status in ("FAILED", "TIMED_OUT", "ABORTED") else "NOT_REDRIVABLE")
+            "REDRIVABLE" if status in ("FAILED", "TIMED_OUT", "ABORTED") else "NOT_REDRIVABLE"
+        )
         return out
 
     def list_executions(
-        self, stateMachineArn: str, statusFilter: str | None = None, maxResults: int = 100,
-        nextToken: str | None = None, **_: Any,
+        self,
+        stateMachineArn: str,
+        statusFilter: str | None = None,
+        maxResults: int = 100,
+        nextToken: str | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
         self._state_machine(stateMachineArn, "ListExecutions")
         limit = min(max(int(maxResults or 100), 1), 1000)
         before = int(nextToken) if nextToken else 2**62
         with self.db.transaction(write=False) as tx:
-            rows = tx.fetch("list_executions",
-                            (stateMachineArn, statusFilter, statusFilter, before, limit + 1))
+            rows = tx.fetch(
+                "list_executions", (stateMachineArn, statusFilter, statusFilter, before, limit + 1)
+            )
         page = rows[:limit]
-        out: dict[str, Any] = {"executions": [
-            {"executionArn": arn, "stateMachineArn": sm, "name": name, "status": status,
-             "startDate": _date(start), **({"stopDate": _date(stop)} if stop else {}),
-             "redriveCount": redrives}
-            for _, arn, sm, name, status, start, stop, redrives in page
-        ]}
+        out: dict[str, Any] = {
+            "executions": [
+                {
+                    "executionArn": arn,
+                    "stateMachineArn": sm,
+                    "name": name,
+                    "status": status,
+                    "startDate": _date(start),
+                    **({"stopDate": _date(stop)} if stop else {}),
+                    "redriveCount": redrives,
+                }
+                for _, arn, sm, name, status, start, stop, redrives in page
+            ]
+        }
         if len(rows) > limit:
             out["nextToken"] = str(page[-1][0])
         return out
 
     def get_execution_history(
-        self, executionArn: str, maxResults: int = MAX_HISTORY_PAGE, reverseOrder: bool = False,
-        nextToken: str | None = None, includeExecutionData: bool = True, **_: Any,
+        self,
+        executionArn: str,
+        maxResults: int = MAX_HISTORY_PAGE,
+        reverseOrder: bool = False,
+        nextToken: str | None = None,
+        includeExecutionData: bool = True,
+        **_: Any,
     ) -> dict[str, Any]:
         execution_id = self._execution(executionArn, "GetExecutionHistory")[0]
         limit = min(max(int(maxResults or MAX_HISTORY_PAGE), 1), MAX_HISTORY_PAGE)
@@ -212,13 +271,18 @@ class StepFunctionsClient:
                 rows = tx.fetch("history", (execution_id, start, limit + 1))
         events = []
         for eid, prev, kind, ts, key, details in rows[:limit]:
-            event: dict[str, Any] = {"timestamp": _date(ts), "type": kind, "id": eid,
-                                     "previousEventId": prev}
+            event: dict[str, Any] = {
+                "timestamp": _date(ts),
+                "type": kind,
+                "id": eid,
+                "previousEventId": prev,
+            }
             if key is not None:
-                body = loads(details) if details else {}
+                body: dict[str, Any] = loads(details) if details else {}
                 if not includeExecutionData:
-                    body = {k: v for k, v in body.items()
-                            if k not in ("input", "output", "parameters")}
+                    body = {
+                        k: v for k, v in body.items() if k not in ("input", "output", "parameters")
+                    }
                 event[key] = body
             events.append(event)
         out: dict[str, Any] = {"events": events}
@@ -240,8 +304,11 @@ class StepFunctionsClient:
     def redrive_execution(self, executionArn: str, **_: Any) -> dict[str, Any]:
         row = self._execution(executionArn, "RedriveExecution")
         if row[4] not in ("FAILED", "TIMED_OUT", "ABORTED"):
-            raise ClientError("ExecutionNotRedrivable",
-                              f"Execution is {row[4]} and cannot be redriven", "RedriveExecution")
+            raise ClientError(
+                "ExecutionNotRedrivable",
+                f"Execution is {row[4]} and cannot be redriven",
+                "RedriveExecution",
+            )
         now = self.runtime.clock.now()
         with self.db.transaction() as tx:
             tx.execute("mark_redriven", (now, row[0]))
@@ -253,17 +320,23 @@ class StepFunctionsClient:
         try:
             value = loads(output)
         except ValueError:
-            raise ClientError("InvalidOutput", "Invalid output: not JSON",
-                              "SendTaskSuccess") from None
-        self._answer(taskToken, "DONE", {"t": "result", "ok": True, "output": value},
-                     "SendTaskSuccess")
+            raise ClientError(
+                "InvalidOutput", "Invalid output: not JSON", "SendTaskSuccess"
+            ) from None
+        self._answer(
+            taskToken, "DONE", {"t": "result", "ok": True, "output": value}, "SendTaskSuccess"
+        )
         return {}
 
     def send_task_failure(
         self, taskToken: str, error: str | None = None, cause: str | None = None, **_: Any
     ) -> dict[str, Any]:
-        self._answer(taskToken, "DONE", {"t": "result", "ok": False, "error": error or "",
-                                         "cause": cause or ""}, "SendTaskFailure")
+        self._answer(
+            taskToken,
+            "DONE",
+            {"t": "result", "ok": False, "error": error or "", "cause": cause or ""},
+            "SendTaskFailure",
+        )
         return {}
 
     def send_task_heartbeat(self, taskToken: str, **_: Any) -> dict[str, Any]:
@@ -283,8 +356,11 @@ class StepFunctionsClient:
                 raise ClientError("TaskDoesNotExist", "Task Does Not Exist", operation)
             status, execution_id, task_id = row
             if status != "OPEN":
-                raise ClientError("TaskTimedOut", "Task Timed Out: the task has already been "
-                                  "closed or has timed out", operation)
+                raise ClientError(
+                    "TaskTimedOut",
+                    "Task Timed Out: the task has already been closed or has timed out",
+                    operation,
+                )
             if close_as is not None:
                 tx.execute("close_token", (close_as, digest))
             self.runtime.post(tx, execution_id, {**event, "task": task_id}, now)

@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections import ChainMap, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from invoiceflow.engine import errors
+from invoiceflow.engine import errors, joins
 from invoiceflow.engine.choice import parse_timestamp
 from invoiceflow.engine.commands import CancelTask, CancelTimer, Env, Invoke, SetTimer, Step
 from invoiceflow.engine.definition import Definition, State
 from invoiceflow.engine.errors import StatesError
-from invoiceflow.engine.joins import JoinMixin
 from invoiceflow.engine.paths import PathError
 from invoiceflow.engine.resources import TOKEN, parse_resource
 from invoiceflow.engine.values import MAX_PAYLOAD, dumps
@@ -38,21 +38,19 @@ def new_state() -> dict[str, Any]:
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def advance(defn: Definition, ex: dict[str, Any], event: dict[str, Any], env: Env) -> Step:
     """Apply one event to the execution state ``ex`` (mutated in place) and run it as far
     as it goes without waiting."""
-    run = _Run(defn, ex, env)
+    run = Run(defn, ex, env)
     run.dispatch(event)
     run.drain()
     return run.step
 
 
-class _Run(JoinMixin):
+class Run:
     def __init__(self, defn: Definition, ex: dict[str, Any], env: Env) -> None:
         self.defn = defn
         self.ex = ex
@@ -68,7 +66,7 @@ class _Run(JoinMixin):
         self.step.history.append((eid, prev, kind, self.env.now, key, details))
         if fr is not None:
             fr["ev"] = eid
-        return eid
+        return int(eid)
 
     # -- events --------------------------------------------------------------------------
     def dispatch(self, event: dict[str, Any]) -> None:
@@ -156,12 +154,24 @@ class _Run(JoinMixin):
         res = parse_resource(st.resource)
         assert res is not None
         if res.direct_lambda:
-            self.emit(fr, "LambdaFunctionTimedOut", "lambdaFunctionTimedOutEventDetails",
-                      {"error": error, "cause": ""})
+            self.emit(
+                fr,
+                "LambdaFunctionTimedOut",
+                "lambdaFunctionTimedOutEventDetails",
+                {"error": error, "cause": ""},
+            )
         else:
-            self.emit(fr, "TaskTimedOut", "taskTimedOutEventDetails",
-                      {"resourceType": res.service, "resource": res.history_name,
-                       "error": error, "cause": ""})
+            self.emit(
+                fr,
+                "TaskTimedOut",
+                "taskTimedOutEventDetails",
+                {
+                    "resourceType": res.service,
+                    "resource": res.history_name,
+                    "error": error,
+                    "cause": "",
+                },
+            )
         self.fail_state(fid, fr, error, "")
 
     def on_task_event(self, event: dict[str, Any]) -> None:
@@ -180,32 +190,63 @@ class _Run(JoinMixin):
                 self.step.commands.append(SetTimer(f"{fid}:heartbeat:{task_id}", self.env.now + hb))
             return
         if kind == "submitted":
-            self.emit(fr, "TaskSubmitted", "taskSubmittedEventDetails",
-                      {"resourceType": res.service, "resource": res.history_name,
-                       "output": dumps(event.get("output")),
-                       "outputDetails": {"truncated": False}})
+            self.emit(
+                fr,
+                "TaskSubmitted",
+                "taskSubmittedEventDetails",
+                {
+                    "resourceType": res.service,
+                    "resource": res.history_name,
+                    "output": dumps(event.get("output")),
+                    "outputDetails": {"truncated": False},
+                },
+            )
             return
         task = fr.pop("task")
         self.cancel_task_timers(fid, task)
         if event["ok"]:
             output = event.get("output")
             if res.direct_lambda:
-                self.emit(fr, "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails",
-                          {"output": dumps(output), "outputDetails": {"truncated": False}})
+                self.emit(
+                    fr,
+                    "LambdaFunctionSucceeded",
+                    "lambdaFunctionSucceededEventDetails",
+                    {"output": dumps(output), "outputDetails": {"truncated": False}},
+                )
             else:
-                self.emit(fr, "TaskSucceeded", "taskSucceededEventDetails",
-                          {"resourceType": res.service, "resource": res.history_name,
-                           "output": dumps(output), "outputDetails": {"truncated": False}})
+                self.emit(
+                    fr,
+                    "TaskSucceeded",
+                    "taskSucceededEventDetails",
+                    {
+                        "resourceType": res.service,
+                        "resource": res.history_name,
+                        "output": dumps(output),
+                        "outputDetails": {"truncated": False},
+                    },
+                )
             self.guard(fid, fr, lambda: self.complete_work(fid, fr, st, output))
         else:
             error, cause = event.get("error") or "", event.get("cause") or ""
             if res.direct_lambda:
-                self.emit(fr, "LambdaFunctionFailed", "lambdaFunctionFailedEventDetails",
-                          {"error": error, "cause": cause})
+                self.emit(
+                    fr,
+                    "LambdaFunctionFailed",
+                    "lambdaFunctionFailedEventDetails",
+                    {"error": error, "cause": cause},
+                )
             else:
-                self.emit(fr, "TaskFailed", "taskFailedEventDetails",
-                          {"resourceType": res.service, "resource": res.history_name,
-                           "error": error, "cause": cause})
+                self.emit(
+                    fr,
+                    "TaskFailed",
+                    "taskFailedEventDetails",
+                    {
+                        "resourceType": res.service,
+                        "resource": res.history_name,
+                        "error": error,
+                        "cause": cause,
+                    },
+                )
             self.fail_state(fid, fr, error, cause)
 
     def cancel_task_timers(self, fid: str, task: dict[str, Any]) -> None:
@@ -215,9 +256,7 @@ class _Run(JoinMixin):
             self.step.commands.append(CancelTimer(f"{fid}:heartbeat:{task['id']}"))
 
     # -- frames --------------------------------------------------------------------------
-    def new_frame(
-        self, machine: str, state: str, value: Any, parent: str | None, idx: int
-    ) -> str:
+    def new_frame(self, machine: str, state: str, value: Any, parent: str | None, idx: int) -> str:
         """Create a frame entering ``state``; the top level is frame "0"."""
         fid = str(self.ex["nf"])
         self.ex["nf"] += 1
@@ -271,14 +310,20 @@ class _Run(JoinMixin):
                 fr["ent"] = iso(self.env.now)
                 fr["rc"] = {}
                 fr["entered"] = self.emit(
-                    fr, f"{st.type}StateEntered", "stateEnteredEventDetails",
-                    {"name": st.name, "input": dumps(fr["in"]),
-                     "inputDetails": {"truncated": False}})
+                    fr,
+                    f"{st.type}StateEntered",
+                    "stateEnteredEventDetails",
+                    {
+                        "name": st.name,
+                        "input": dumps(fr["in"]),
+                        "inputDetails": {"truncated": False},
+                    },
+                )
                 fr["ph"] = "run"
-                self.guard(fid, fr, lambda fid=fid, fr=fr, st=st: self.run_state(fid, fr, st))
+                self.guard(fid, fr, partial(self.run_state, fid, fr, st))
             elif ph == "run":
                 st = self.state_of(fr)
-                self.guard(fid, fr, lambda fid=fid, fr=fr, st=st: self.run_state(fid, fr, st))
+                self.guard(fid, fr, partial(self.run_state, fid, fr, st))
 
     def guard(self, fid: str, fr: Frame, work: Callable[[], None]) -> None:
         """Run a state's step; a StatesError it raises goes to Retry/Catch."""
@@ -316,9 +361,16 @@ class _Run(JoinMixin):
         elif kind == "Succeed":
             eff = st.flow.effective_input(raw, ctx, variables)
             out = self.state_output(st, raw, eff, ctx, variables)
-            self.emit(fr, "SucceedStateExited", "stateExitedEventDetails",
-                      {"name": st.name, "output": self.dumps_checked(out),
-                       "outputDetails": {"truncated": False}})
+            self.emit(
+                fr,
+                "SucceedStateExited",
+                "stateExitedEventDetails",
+                {
+                    "name": st.name,
+                    "output": self.dumps_checked(out),
+                    "outputDetails": {"truncated": False},
+                },
+            )
             self.frame_succeeded(fid, fr, out)
         elif kind == "Fail":
             states = {"input": raw, "context": ctx}
@@ -326,9 +378,9 @@ class _Run(JoinMixin):
             cause = st.cause(raw, ctx, variables, states) if st.cause else None
             self.frame_failed(fid, fr, _text(error), _text(cause))
         elif kind == "Map":
-            self.start_map(fid, fr, st, raw, ctx, variables)
+            joins.start_map(self, fid, fr, st, raw, ctx, variables)
         elif kind == "Parallel":
-            self.start_parallel(fid, fr, st, raw, ctx, variables)
+            joins.start_parallel(self, fid, fr, st, raw, ctx, variables)
 
     def state_output(self, st: State, raw: Any, eff: Any, ctx: Any, variables: Any) -> Any:
         """Output of a state that produces no result: Choice, Wait, Succeed."""
@@ -355,23 +407,33 @@ class _Run(JoinMixin):
         eff = st.flow.effective_input(raw, ctx, variables)
         payload = st.flow.task_input(raw, eff, ctx, variables)
         if res.direct_lambda:
-            details: dict[str, Any] = {"resource": st.resource, "input": self.dumps_checked(payload),
-                                       "inputDetails": {"truncated": False}}
+            details: dict[str, Any] = {
+                "resource": st.resource,
+                "input": self.dumps_checked(payload),
+                "inputDetails": {"truncated": False},
+            }
             if timeout:
                 details["timeoutInSeconds"] = int(timeout)
             self.emit(fr, "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", details)
             self.emit(fr, "LambdaFunctionStarted")
         else:
-            details = {"resourceType": res.service, "resource": res.history_name,
-                       "region": self.env.execution.get("Region", "local"),
-                       "parameters": self.dumps_checked(payload)}
+            details = {
+                "resourceType": res.service,
+                "resource": res.history_name,
+                "region": self.env.execution.get("Region", "local"),
+                "parameters": self.dumps_checked(payload),
+            }
             if timeout:
                 details["timeoutInSeconds"] = int(timeout)
             if heartbeat:
                 details["heartbeatInSeconds"] = int(heartbeat)
             self.emit(fr, "TaskScheduled", "taskScheduledEventDetails", details)
-            self.emit(fr, "TaskStarted", "taskStartedEventDetails",
-                      {"resourceType": res.service, "resource": res.history_name})
+            self.emit(
+                fr,
+                "TaskStarted",
+                "taskStartedEventDetails",
+                {"resourceType": res.service, "resource": res.history_name},
+            )
         if timeout:
             task["to"] = timeout
             self.step.commands.append(SetTimer(f"{fid}:timeout:{task_id}", self.env.now + timeout))
@@ -391,19 +453,35 @@ class _Run(JoinMixin):
         self.complete_state(fid, fr, st, fr["in"], result, ctx, variables)
 
     def complete_state(
-        self, fid: str, fr: Frame, st: State, raw: Any, result: Any, ctx: Any, variables: Any,
-        *, already_selected: bool = False,
+        self,
+        fid: str,
+        fr: Frame,
+        st: State,
+        raw: Any,
+        result: Any,
+        ctx: Any,
+        variables: Any,
+        *,
+        already_selected: bool = False,
     ) -> None:
         selected = result if already_selected else st.flow.select(result, ctx, variables)
         out, assigned = st.flow.finish(raw, selected, ctx, variables)
         self.exit_state(fid, fr, st, out, assigned, st.next)
 
     def exit_state(
-        self, fid: str, fr: Frame, st: State, out: Any, assigned: dict[str, Any] | None,
+        self,
+        fid: str,
+        fr: Frame,
+        st: State,
+        out: Any,
+        assigned: dict[str, Any] | None,
         nxt: str | None,
     ) -> None:
-        details: dict[str, Any] = {"name": st.name, "output": self.dumps_checked(out),
-                                   "outputDetails": {"truncated": False}}
+        details: dict[str, Any] = {
+            "name": st.name,
+            "output": self.dumps_checked(out),
+            "outputDetails": {"truncated": False},
+        }
         if assigned:
             fr.setdefault("vars", {}).update(assigned)
             details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
@@ -525,27 +603,35 @@ class _Run(JoinMixin):
         parent = fr.get("parent")
         if parent is None:
             self.ex["status"] = "SUCCEEDED"
-            self.emit(fr, "ExecutionSucceeded", "executionSucceededEventDetails",
-                      {"output": dumps(out), "outputDetails": {"truncated": False}})
+            self.emit(
+                fr,
+                "ExecutionSucceeded",
+                "executionSucceededEventDetails",
+                {"output": dumps(out), "outputDetails": {"truncated": False}},
+            )
             del self.ex["frames"][fid]
             self.step.status = "SUCCEEDED"
             self.step.output = out
             self.cancel_execution_timer()
             return
-        self.child_done(fid, fr, parent, out, None, None)
+        joins.child_done(self, fid, fr, parent, out, None, None)
 
     def frame_failed(self, fid: str, fr: Frame, error: str, cause: str) -> None:
         parent = fr.get("parent")
         if parent is None:
             self.ex["status"] = "FAILED"
             fr["ph"] = "failed"
-            self.emit(fr, "ExecutionFailed", "executionFailedEventDetails",
-                      {"error": error, "cause": cause})
+            self.emit(
+                fr,
+                "ExecutionFailed",
+                "executionFailedEventDetails",
+                {"error": error, "cause": cause},
+            )
             self.step.status = "FAILED"
             self.step.error, self.step.cause = error, cause
             self.cancel_execution_timer()
             return
-        self.child_done(fid, fr, parent, None, error, cause)
+        joins.child_done(self, fid, fr, parent, None, error, cause)
 
     def cancel_execution_timer(self) -> None:
         if self.defn.timeout_seconds:
@@ -557,7 +643,7 @@ class _Run(JoinMixin):
             return
         root = self.ex["frames"].get("0")
         if root is not None:
-            self.abort_frame("0", keep=True)
+            joins.abort_frame(self, "0", keep=True)
             root["ph"] = "failed"
         self.ex["status"] = status
         kind = "ExecutionAborted" if status == "ABORTED" else "ExecutionTimedOut"
@@ -566,8 +652,11 @@ class _Run(JoinMixin):
             details["error"] = error
         if cause:
             details["cause"] = cause
-        key = "executionAbortedEventDetails" if status == "ABORTED" else (
-            "executionTimedOutEventDetails")
+        key = (
+            "executionAbortedEventDetails"
+            if status == "ABORTED"
+            else ("executionTimedOutEventDetails")
+        )
         self.emit(None, kind, key, details)
         self.step.status = status
         self.step.error, self.step.cause = error, cause

@@ -94,8 +94,7 @@ class Flow:
             except PathError:
                 raise StatesError(
                     RESULT_PATH_MATCH_FAILURE,
-                    f"Unable to apply ResultPath \"{self.result_path_text}\" to input "
-                    f"\"{dumps(raw)}\"",
+                    f'Unable to apply ResultPath "{self.result_path_text}" to input "{dumps(raw)}"',
                 ) from None
         return self.apply_output_path(combined, ctx, variables), assigned
 

@@ -9,8 +9,9 @@ class ClientError(Exception):
     """``response["Error"]["Code"]`` names the error as the AWS API does."""
 
     def __init__(self, code: str, message: str, operation: str) -> None:
-        super().__init__(f"An error occurred ({code}) when calling the {operation} operation: "
-                         f"{message}")
+        super().__init__(
+            f"An error occurred ({code}) when calling the {operation} operation: {message}"
+        )
         self.operation_name = operation
         self.response: dict[str, Any] = {
             "Error": {"Code": code, "Message": message},

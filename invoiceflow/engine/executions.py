@@ -42,8 +42,16 @@ def create_execution(
     arn = arns.execution_arn(arns.name_of(sm_arn), name)
     row = tx.fetchone(
         "insert_execution",
-        (arn, sm_arn, name, input_text, now, dumps(new_state()), now,
-         dumps(parent) if parent else None),
+        (
+            arn,
+            sm_arn,
+            name,
+            input_text,
+            now,
+            dumps(new_state()),
+            now,
+            dumps(parent) if parent else None,
+        ),
     )
     if row is None:
         existing = tx.fetchone("get_execution", (arn,))

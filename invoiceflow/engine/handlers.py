@@ -40,15 +40,21 @@ def run(invoker: Invoker, cmd: Invoke, execution: str) -> Outcome:
     Invoke response with the value under ``Payload``."""
     name, event = function_call(cmd)
     if not invoker.has(name):
-        return {"ok": False, "error": "Lambda.ResourceNotFoundException",
-                "cause": f"Function not found: {name}"}
+        return {
+            "ok": False,
+            "error": "Lambda.ResourceNotFoundException",
+            "cause": f"Function not found: {name}",
+        }
     outcome = invoker.invoke(name, event, timeout=cmd.timeout, execution=execution)
     if outcome["ok"] and not cmd.resource.direct_lambda:
-        outcome = {"ok": True, "output": {
-            "ExecutedVersion": "$LATEST",
-            "Payload": outcome.get("output"),
-            "SdkHttpMetadata": {"HttpStatusCode": 200},
-            "SdkResponseMetadata": {},
-            "StatusCode": 200,
-        }}
+        outcome = {
+            "ok": True,
+            "output": {
+                "ExecutedVersion": "$LATEST",
+                "Payload": outcome.get("output"),
+                "SdkHttpMetadata": {"HttpStatusCode": 200},
+                "SdkResponseMetadata": {},
+                "StatusCode": 200,
+            },
+        }
     return outcome

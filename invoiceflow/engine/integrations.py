@@ -31,8 +31,16 @@ def start_execution(
     input_text = child_input if isinstance(child_input, str) else dumps(child_input)
     fail = {"t": "result", "task": cmd.task_id, "ok": False}
     if not isinstance(sm_arn, str) or tx.fetchone("get_state_machine", (sm_arn,)) is None:
-        runtime.post(tx, execution_id, {**fail, "error": "StepFunctions.StateMachineDoesNotExistException",
-                                        "cause": f"State Machine Does Not Exist: '{sm_arn}'"}, now)
+        runtime.post(
+            tx,
+            execution_id,
+            {
+                **fail,
+                "error": "StepFunctions.StateMachineDoesNotExistException",
+                "cause": f"State Machine Does Not Exist: '{sm_arn}'",
+            },
+            now,
+        )
         return
     link = None
     if cmd.resource.pattern != REQUEST_RESPONSE and cmd.resource.pattern != "token":
@@ -42,17 +50,25 @@ def start_execution(
             tx, sm_arn, params.get("Name"), input_text, now, parent=link
         )
     except (ExecutionAlreadyExists, InvalidName, ValueError) as exc:
-        error = ("StepFunctions.ExecutionAlreadyExistsException"
-                 if isinstance(exc, ExecutionAlreadyExists) else "StepFunctions.InvalidNameException")
+        error = (
+            "StepFunctions.ExecutionAlreadyExistsException"
+            if isinstance(exc, ExecutionAlreadyExists)
+            else "StepFunctions.InvalidNameException"
+        )
         runtime.post(tx, execution_id, {**fail, "error": error, "cause": str(exc)}, now)
         return
     started = {"ExecutionArn": child_arn, "StartDate": start}
     if cmd.resource.pattern == REQUEST_RESPONSE:
-        runtime.post(tx, execution_id,
-                     {"t": "result", "task": cmd.task_id, "ok": True, "output": started}, now)
+        runtime.post(
+            tx,
+            execution_id,
+            {"t": "result", "task": cmd.task_id, "ok": True, "output": started},
+            now,
+        )
     elif link is not None:
-        runtime.post(tx, execution_id,
-                     {"t": "submitted", "task": cmd.task_id, "output": started}, now)
+        runtime.post(
+            tx, execution_id, {"t": "submitted", "task": cmd.task_id, "output": started}, now
+        )
 
 
 def builtin_integrations() -> dict[str, Integration]:

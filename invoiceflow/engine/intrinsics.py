@@ -381,9 +381,7 @@ def _bind(name: str, args: list[Evaluator | _Literal]) -> Evaluator:
     fn, lo, hi = FUNCTIONS[name]
     if not lo <= len(args) <= hi:
         expected = str(lo) if lo == hi else f"{lo} to {hi}"
-        raise IntrinsicSyntaxError(
-            f"States.{name} takes {expected} arguments, got {len(args)}"
-        )
+        raise IntrinsicSyntaxError(f"States.{name} takes {expected} arguments, got {len(args)}")
 
     def call(data: Any, ctx: Any, variables: Any) -> Any:
         return fn(*[e(data, ctx, variables) for e in evals])

@@ -8,13 +8,12 @@ A path whose form can select several nodes returns a list, as Step Functions doe
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from jsonpath_ng.ext import parse as _jp_parse
+from jsonpath_ng.ext.parser import parse as _jp_parse
 
 Step = str | int
 
@@ -159,7 +158,3 @@ def compile_getter(text: str) -> Getter:
         return read_variable
     path = compile_path(text)
     return lambda data, _ctx, _vars: path.find(data)
-
-
-def deep_copy(value: Any) -> Any:
-    return copy.deepcopy(value)

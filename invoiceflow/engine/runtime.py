@@ -22,8 +22,8 @@ from invoiceflow.engine.core import advance, iso
 from invoiceflow.engine.definition import Definition
 from invoiceflow.engine.handlers import Invoker
 from invoiceflow.engine.handlers import run as run_handler
-from invoiceflow.engine.resources import parse_resource
 from invoiceflow.engine.integrations import Integration, builtin_integrations
+from invoiceflow.engine.resources import parse_resource
 from invoiceflow.engine.values import dumps, loads
 from invoiceflow.store import Database, Transaction
 
@@ -124,9 +124,17 @@ class Runtime:
             new_token=tokens.new_token,
         )
         return _Claimed(
-            id=ex_id, arn=arn, name=name, sm_arn=sm_arn, state=loads(state),
-            start_date=start_date, input=input_text, parent=parent, redrive_count=redrives,
-            defn=self.definitions(sm_arn), env=env,
+            id=ex_id,
+            arn=arn,
+            name=name,
+            sm_arn=sm_arn,
+            state=loads(state),
+            start_date=start_date,
+            input=input_text,
+            parent=parent,
+            redrive_count=redrives,
+            defn=self.definitions(sm_arn),
+            env=env,
         )
 
     def _feed(self, ex: _Claimed, event: dict[str, Any]) -> None:
@@ -160,8 +168,9 @@ class Runtime:
             if cmd.token is None:
                 self._feed(ex, {"t": "result", "task": cmd.task_id, **outcome})
             elif outcome["ok"]:
-                self._feed(ex, {"t": "submitted", "task": cmd.task_id,
-                                "output": {"StatusCode": 202}})
+                self._feed(
+                    ex, {"t": "submitted", "task": cmd.task_id, "output": {"StatusCode": 202}}
+                )
             else:
                 self._feed(ex, {"t": "result", "task": cmd.task_id, **outcome})
 
@@ -179,8 +188,10 @@ class Runtime:
             if cmd is None:
                 continue
             if isinstance(cmd, SetTimer):
-                tx.execute("set_timer", (ex.id, cmd.at, cmd.timer_id,
-                                         dumps({"t": "timer", "timer": cmd.timer_id})))
+                tx.execute(
+                    "set_timer",
+                    (ex.id, cmd.at, cmd.timer_id, dumps({"t": "timer", "timer": cmd.timer_id})),
+                )
             elif isinstance(cmd, CancelTimer):
                 tx.execute("cancel_timer", (ex.id, cmd.timer_id))
             elif isinstance(cmd, _TokenOnly):
@@ -210,15 +221,25 @@ class Runtime:
         service = cmd.resource.service
         if service in _LAMBDA:
             deadline = now + cmd.timeout if cmd.timeout else None
-            tx.execute("insert_task", (ex.id, cmd.task_id, cmd.resource.arn, dumps(cmd.payload),
-                                       deadline, now, None))
+            tx.execute(
+                "insert_task",
+                (ex.id, cmd.task_id, cmd.resource.arn, dumps(cmd.payload), deadline, now, None),
+            )
             return
         integration = self.integrations.get(service)
         if integration is None:
-            self.post(tx, ex.id, {"t": "result", "task": cmd.task_id, "ok": False,
-                                  "error": "States.Runtime",
-                                  "cause": f"No integration for {cmd.resource.arn} is installed"},
-                      now)
+            self.post(
+                tx,
+                ex.id,
+                {
+                    "t": "result",
+                    "task": cmd.task_id,
+                    "ok": False,
+                    "error": "States.Runtime",
+                    "cause": f"No integration for {cmd.resource.arn} is installed",
+                },
+                now,
+            )
             return
         integration(self, tx, ex.id, ex.arn, cmd, now)
 
@@ -242,8 +263,13 @@ class Runtime:
                 described["Input"] = loads(ex.input)
             event = {"t": "result", "task": link["task"], "ok": True, "output": described}
         else:
-            event = {"t": "result", "task": link["task"], "ok": False,
-                     "error": "States.TaskFailed", "cause": dumps(described)}
+            event = {
+                "t": "result",
+                "task": link["task"],
+                "ok": False,
+                "error": "States.TaskFailed",
+                "cause": dumps(described),
+            }
         self.post(tx, link["execution"], event, ex.env.now)
 
     # -- mailbox -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from invoiceflow.engine import jsonata_eval
 from invoiceflow.engine.choice import COMPARISONS, OPERATORS, TYPE_TESTS, parse_timestamp
@@ -24,30 +24,99 @@ __all__ = ["Problem", "validate"]
 COMMON = {"Type", "Comment", "QueryLanguage"}
 JSONPATH_IO = {"InputPath", "OutputPath"}
 FIELDS: dict[str, set[str]] = {
-    "Pass": {"Next", "End", "Result", "ResultPath", "Parameters", "Assign", "Output"}
-    | JSONPATH_IO,
-    "Task": {"Next", "End", "Resource", "Parameters", "ResultSelector", "ResultPath", "Retry",
-             "Catch", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds",
-             "HeartbeatSecondsPath", "Credentials", "Arguments", "Output", "Assign"}
+    "Pass": {"Next", "End", "Result", "ResultPath", "Parameters", "Assign", "Output"} | JSONPATH_IO,
+    "Task": {
+        "Next",
+        "End",
+        "Resource",
+        "Parameters",
+        "ResultSelector",
+        "ResultPath",
+        "Retry",
+        "Catch",
+        "TimeoutSeconds",
+        "TimeoutSecondsPath",
+        "HeartbeatSeconds",
+        "HeartbeatSecondsPath",
+        "Credentials",
+        "Arguments",
+        "Output",
+        "Assign",
+    }
     | JSONPATH_IO,
     "Choice": {"Choices", "Default", "Assign", "Output"} | JSONPATH_IO,
-    "Wait": {"Next", "End", "Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign",
-             "Output"} | JSONPATH_IO,
+    "Wait": {
+        "Next",
+        "End",
+        "Seconds",
+        "Timestamp",
+        "SecondsPath",
+        "TimestampPath",
+        "Assign",
+        "Output",
+    }
+    | JSONPATH_IO,
     "Succeed": {"Output"} | JSONPATH_IO,
     "Fail": {"Error", "ErrorPath", "Cause", "CausePath"},
-    "Parallel": {"Next", "End", "Branches", "Parameters", "ResultSelector", "ResultPath",
-                 "Retry", "Catch", "Arguments", "Output", "Assign"} | JSONPATH_IO,
-    "Map": {"Next", "End", "Iterator", "ItemProcessor", "ItemsPath", "Items", "ItemSelector",
-            "Parameters", "MaxConcurrency", "MaxConcurrencyPath", "ResultSelector",
-            "ResultPath", "Retry", "Catch", "ItemReader", "ItemBatcher", "ResultWriter",
-            "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
-            "ToleratedFailureCount", "ToleratedFailureCountPath", "Label", "Output",
-            "Assign"} | JSONPATH_IO,
+    "Parallel": {
+        "Next",
+        "End",
+        "Branches",
+        "Parameters",
+        "ResultSelector",
+        "ResultPath",
+        "Retry",
+        "Catch",
+        "Arguments",
+        "Output",
+        "Assign",
+    }
+    | JSONPATH_IO,
+    "Map": {
+        "Next",
+        "End",
+        "Iterator",
+        "ItemProcessor",
+        "ItemsPath",
+        "Items",
+        "ItemSelector",
+        "Parameters",
+        "MaxConcurrency",
+        "MaxConcurrencyPath",
+        "ResultSelector",
+        "ResultPath",
+        "Retry",
+        "Catch",
+        "ItemReader",
+        "ItemBatcher",
+        "ResultWriter",
+        "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath",
+        "ToleratedFailureCount",
+        "ToleratedFailureCountPath",
+        "Label",
+        "Output",
+        "Assign",
+    }
+    | JSONPATH_IO,
 }
-ONLY_JSONPATH = {"InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath",
-                 "ItemsPath", "TimeoutSecondsPath", "HeartbeatSecondsPath", "SecondsPath",
-                 "TimestampPath", "ErrorPath", "CausePath", "MaxConcurrencyPath",
-                 "ToleratedFailurePercentagePath", "ToleratedFailureCountPath"}
+ONLY_JSONPATH = {
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "ItemsPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "MaxConcurrencyPath",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCountPath",
+}
 ONLY_JSONATA = {"Arguments", "Output", "Items"}
 TRANSITIONING = {"Pass", "Task", "Wait", "Parallel", "Map"}
 TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
@@ -96,10 +165,13 @@ def validate(definition: dict[str, Any] | str) -> list[Problem]:
     """Every problem of ``definition`` (a dict or JSON text); empty when it is valid."""
     if isinstance(definition, str | bytes):
         try:
-            definition = parse_definition(definition if isinstance(definition, str)
-                                          else definition.decode())
+            definition = parse_definition(
+                definition if isinstance(definition, str) else definition.decode()
+            )
         except ValueError as exc:
-            return [Problem("$", f"the definition is not valid JSON: {exc}", "INVALID_JSON_DESCRIPTION")]
+            return [
+                Problem("$", f"the definition is not valid JSON: {exc}", "INVALID_JSON_DESCRIPTION")
+            ]
     checker = _Checker()
     checker.machine(definition, "$", top=True, jsonata=False)
     return checker.problems
@@ -131,11 +203,11 @@ def _pointer(path: str) -> str:
     return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in out)
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v: Any) -> bool:
+def _is_number(v: Any) -> TypeGuard[float]:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
@@ -156,8 +228,11 @@ class _Checker:
             self.add(path, "a state machine must be a JSON object")
             return
         self.duplicates(m, path)
-        allowed = TOP_FIELDS if top else {"StartAt", "States", "Comment", "ProcessorConfig",
-                                          "QueryLanguage"}
+        allowed = (
+            TOP_FIELDS
+            if top
+            else {"StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"}
+        )
         for key in m:
             if key not in allowed:
                 self.add(_key(path, key), f"field {key!r} is not allowed here")
@@ -165,11 +240,16 @@ class _Checker:
         if lang is not None and lang not in ("JSONPath", "JSONata"):
             self.add(_key(path, "QueryLanguage"), "QueryLanguage must be JSONPath or JSONata")
         elif lang == "JSONPath" and jsonata and not top:
-            self.add(_key(path, "QueryLanguage"),
-                     "a JSONata state machine cannot contain JSONPath states")
+            self.add(
+                _key(path, "QueryLanguage"),
+                "a JSONata state machine cannot contain JSONPath states",
+            )
         jsonata = lang == "JSONata" if lang else jsonata
-        if top and "TimeoutSeconds" in m and not (_is_int(m["TimeoutSeconds"])
-                                                  and m["TimeoutSeconds"] > 0):
+        if (
+            top
+            and "TimeoutSeconds" in m
+            and not (_is_int(m["TimeoutSeconds"]) and m["TimeoutSeconds"] > 0)
+        ):
             self.add(_key(path, "TimeoutSeconds"), "TimeoutSeconds must be a positive integer")
         states = m.get("States")
         if not isinstance(states, dict) or not states:
@@ -181,8 +261,11 @@ class _Checker:
         if not isinstance(start, str):
             self.add(_key(path, "StartAt"), "StartAt is required and must be a string")
         elif states and start not in states:
-            self.add(_key(path, "StartAt"), f"StartAt names a state that does not exist: {start!r}",
-                     "MISSING_TRANSITION_TARGET")
+            self.add(
+                _key(path, "StartAt"),
+                f"StartAt names a state that does not exist: {start!r}",
+                "MISSING_TRANSITION_TARGET",
+            )
         shadowed = getattr(states, "shadowed", [])
         for name, body in [*shadowed, *states.items()]:
             spath = _key(_key(path, "States"), name)
@@ -205,8 +288,11 @@ class _Checker:
                     todo.append(target)
         for name in states:
             if name not in seen:
-                self.add(_key(path, name), f"state {name!r} is not reachable from StartAt",
-                         "UNREACHABLE_STATE")
+                self.add(
+                    _key(path, name),
+                    f"state {name!r} is not reachable from StartAt",
+                    "UNREACHABLE_STATE",
+                )
 
     # -- states --------------------------------------------------------------------------
     def state(self, name: str, s: Any, path: str, states: dict[str, Any], jsonata: bool) -> None:
@@ -222,8 +308,10 @@ class _Checker:
         if lang is not None and lang not in ("JSONPath", "JSONata"):
             self.add(_key(path, "QueryLanguage"), "QueryLanguage must be JSONPath or JSONata")
         elif lang == "JSONPath" and jsonata:
-            self.add(_key(path, "QueryLanguage"),
-                     "a state cannot use JSONPath in a JSONata state machine")
+            self.add(
+                _key(path, "QueryLanguage"),
+                "a state cannot use JSONPath in a JSONata state machine",
+            )
         jsonata = lang == "JSONata" if lang else jsonata
         allowed = FIELDS[kind] | COMMON
         for key in s:
@@ -262,7 +350,7 @@ class _Checker:
         if has_next and has_end:
             self.add(path, "a state may have Next or End, not both")
         elif not has_next and not has_end:
-            self.add(path, f"a {kind} state needs Next or \"End\": true", "MISSING_TRANSITION")
+            self.add(path, f'a {kind} state needs Next or "End": true', "MISSING_TRANSITION")
         if has_next:
             self.target(s["Next"], _key(path, "Next"), states)
 
@@ -341,8 +429,16 @@ class _Checker:
         else:
             self.template(value, path, "Assign")
 
-    def number_or_path(self, s: dict[str, Any], path: str, name: str, jsonata: bool,
-                       *, positive: bool, required: bool = False) -> None:
+    def number_or_path(
+        self,
+        s: dict[str, Any],
+        path: str,
+        name: str,
+        jsonata: bool,
+        *,
+        positive: bool,
+        required: bool = False,
+    ) -> None:
         has_value, has_path = name in s, name + "Path" in s
         if has_value and has_path:
             self.add(path, f"{name} and {name}Path cannot both be set")
@@ -370,14 +466,19 @@ class _Checker:
         if not isinstance(resource, str):
             self.add(_key(path, "Resource"), "Resource is required and must be a string")
         elif parse_resource(resource) is None:
-            self.add(_key(path, "Resource"), f"unknown or unsupported resource {resource!r}",
-                     "UNSUPPORTED_RESOURCE")
+            self.add(
+                _key(path, "Resource"),
+                f"unknown or unsupported resource {resource!r}",
+                "UNSUPPORTED_RESOURCE",
+            )
         self.number_or_path(s, path, "TimeoutSeconds", jsonata, positive=True)
         self.number_or_path(s, path, "HeartbeatSeconds", jsonata, positive=True)
         t, h = s.get("TimeoutSeconds"), s.get("HeartbeatSeconds")
         if _is_int(t) and _is_int(h) and h >= t:
-            self.add(_key(path, "HeartbeatSeconds"),
-                     "HeartbeatSeconds must be smaller than TimeoutSeconds")
+            self.add(
+                _key(path, "HeartbeatSeconds"),
+                "HeartbeatSeconds must be smaller than TimeoutSeconds",
+            )
 
     def check_choice(self, s: dict[str, Any], path: str, states: Any, jsonata: bool) -> None:
         choices = s.get("Choices")
@@ -401,7 +502,9 @@ class _Checker:
         if jsonata:
             for key in rule:
                 if key not in extra | {"Condition"}:
-                    self.add(_key(path, key), f"field {key!r} is not allowed in a JSONata choice rule")
+                    self.add(
+                        _key(path, key), f"field {key!r} is not allowed in a JSONata choice rule"
+                    )
             if "Condition" not in rule:
                 self.add(path, "a JSONata choice rule needs a Condition")
             else:
@@ -414,8 +517,11 @@ class _Checker:
         combinators = [k for k in ("And", "Or", "Not") if k in rule]
         operators = [k for k in rule if k in OPERATORS]
         for key in rule:
-            if key not in extra and key not in OPERATORS and key not in ("And", "Or", "Not",
-                                                                         "Variable"):
+            if (
+                key not in extra
+                and key not in OPERATORS
+                and key not in ("And", "Or", "Not", "Variable")
+            ):
                 self.add(_key(path, key), f"field {key!r} is not allowed in a choice rule")
         if combinators:
             if len(combinators) > 1 or operators or "Variable" in rule:
@@ -460,8 +566,10 @@ class _Checker:
     def check_wait(self, s: dict[str, Any], path: str, states: Any, jsonata: bool) -> None:
         given = [k for k in ("Seconds", "Timestamp", "SecondsPath", "TimestampPath") if k in s]
         if len(given) != 1:
-            self.add(path, "a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, "
-                           "TimestampPath")
+            self.add(
+                path,
+                "a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath",
+            )
         for key in given:
             value, kpath = s[key], _key(path, key)
             if jsonata and jsonata_eval.is_expression(value):
@@ -511,19 +619,25 @@ class _Checker:
         if _is_number(pct) and pct > 100:
             self.add(_key(path, "ToleratedFailurePercentage"), "must be at most 100")
         if "ItemReader" in s:
-            self.add(_key(path, "ItemReader"), "ItemReader is not supported yet",
-                     "UNSUPPORTED_FEATURE")
+            self.add(
+                _key(path, "ItemReader"), "ItemReader is not supported yet", "UNSUPPORTED_FEATURE"
+            )
         if "ResultWriter" in s:
-            self.add(_key(path, "ResultWriter"), "ResultWriter is not supported yet",
-                     "UNSUPPORTED_FEATURE")
+            self.add(
+                _key(path, "ResultWriter"),
+                "ResultWriter is not supported yet",
+                "UNSUPPORTED_FEATURE",
+            )
 
     def processor(self, p: Any, path: str, jsonata: bool) -> None:
         if isinstance(p, dict) and "ProcessorConfig" in p:
             config = p["ProcessorConfig"]
             mode = config.get("Mode") if isinstance(config, dict) else None
             if mode not in (None, "INLINE", "DISTRIBUTED"):
-                self.add(_key(_key(path, "ProcessorConfig"), "Mode"),
-                         "Mode must be INLINE or DISTRIBUTED")
+                self.add(
+                    _key(_key(path, "ProcessorConfig"), "Mode"),
+                    "Mode must be INLINE or DISTRIBUTED",
+                )
         self.machine(p, path, top=False, jsonata=jsonata)
 
     # -- errors --------------------------------------------------------------------------
@@ -545,20 +659,33 @@ class _Checker:
                 continue
             self.duplicates(r, rpath)
             for key in r:
-                if key not in ("ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate",
-                               "MaxDelaySeconds", "JitterStrategy", "Comment"):
+                if key not in (
+                    "ErrorEquals",
+                    "IntervalSeconds",
+                    "MaxAttempts",
+                    "BackoffRate",
+                    "MaxDelaySeconds",
+                    "JitterStrategy",
+                    "Comment",
+                ):
                     self.add(_key(rpath, key), f"field {key!r} is not allowed in a retrier")
             self.error_equals(r.get("ErrorEquals"), _key(rpath, "ErrorEquals"), i == len(retry) - 1)
-            if "IntervalSeconds" in r and not (_is_int(r["IntervalSeconds"])
-                                               and r["IntervalSeconds"] > 0):
-                self.add(_key(rpath, "IntervalSeconds"), "IntervalSeconds must be a positive integer")
+            if "IntervalSeconds" in r and not (
+                _is_int(r["IntervalSeconds"]) and r["IntervalSeconds"] > 0
+            ):
+                self.add(
+                    _key(rpath, "IntervalSeconds"), "IntervalSeconds must be a positive integer"
+                )
             if "MaxAttempts" in r and not (_is_int(r["MaxAttempts"]) and r["MaxAttempts"] >= 0):
                 self.add(_key(rpath, "MaxAttempts"), "MaxAttempts must be a non-negative integer")
             if "BackoffRate" in r and not (_is_number(r["BackoffRate"]) and r["BackoffRate"] >= 1):
                 self.add(_key(rpath, "BackoffRate"), "BackoffRate must be a number of at least 1.0")
-            if "MaxDelaySeconds" in r and not (_is_int(r["MaxDelaySeconds"])
-                                               and r["MaxDelaySeconds"] > 0):
-                self.add(_key(rpath, "MaxDelaySeconds"), "MaxDelaySeconds must be a positive integer")
+            if "MaxDelaySeconds" in r and not (
+                _is_int(r["MaxDelaySeconds"]) and r["MaxDelaySeconds"] > 0
+            ):
+                self.add(
+                    _key(rpath, "MaxDelaySeconds"), "MaxDelaySeconds must be a positive integer"
+                )
             if "JitterStrategy" in r and r["JitterStrategy"] not in ("FULL", "NONE"):
                 self.add(_key(rpath, "JitterStrategy"), "JitterStrategy must be FULL or NONE")
 
@@ -573,7 +700,8 @@ class _Checker:
                 continue
             self.duplicates(c, cpath)
             allowed = {"ErrorEquals", "Next", "Comment", "Assign"} | (
-                {"Output"} if jsonata else {"ResultPath"})
+                {"Output"} if jsonata else {"ResultPath"}
+            )
             for key in c:
                 if key not in allowed:
                     self.add(_key(cpath, key), f"field {key!r} is not allowed in a catcher")

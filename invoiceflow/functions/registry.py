@@ -71,7 +71,11 @@ class Registry:
             output = fn(event, context)
             orjson.dumps(output)  # what a handler returns must be JSON, as with Lambda
         except Exception as exc:
-            return {"ok": False, "error": type(exc).__name__, "cause": error_document(exc, request_id)}
+            return {
+                "ok": False,
+                "error": type(exc).__name__,
+                "cause": error_document(exc, request_id),
+            }
         return {"ok": True, "output": output}
 
 

@@ -1,0 +1,203 @@
+"""The command line: validate definitions, run and inspect executions, run workers."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from invoiceflow.engine import ClientError, Engine
+from invoiceflow.engine.validate import validate
+from invoiceflow.functions import default_registry
+
+app = typer.Typer(help="invoiceflow: durable invoice workflows.", no_args_is_help=True)
+sfn = typer.Typer(help="Run and inspect state machine executions.", no_args_is_help=True)
+app.add_typer(sfn, name="sfn")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="INVOICEFLOW_DATABASE_URL",
+        help="Database URL (default sqlite:///invoiceflow.db).",
+    ),
+]
+HandlersOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--handlers", help="Import this module first (it registers handlers); repeatable."
+    ),
+]
+
+
+def _print(value: Any) -> None:
+    typer.echo(json.dumps(value, default=str, indent=None))
+
+
+def _import(modules: list[str] | None) -> None:
+    sys.path.insert(0, str(Path.cwd()))
+    for module in modules or []:
+        importlib.import_module(module)
+
+
+def _engine(database_url: str | None) -> Engine:
+    from invoiceflow.store import open_database
+
+    return Engine.open(open_database(database_url), invoker=default_registry())
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc}") from None
+
+
+@app.command("validate")
+def validate_cmd(
+    files: list[Path], as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """List every problem of each definition; exit 1 if any has one."""
+    report = {
+        str(f): [{"path": p.path, "message": p.message, "code": p.code} for p in validate(_read(f))]
+        for f in files
+    }
+    if as_json:
+        _print(report)
+    else:
+        for name, problems in report.items():
+            typer.echo(f"{name}: {'OK' if not problems else f'{len(problems)} problem(s)'}")
+            for p in problems:
+                typer.echo(f"  {p['path']}: {p['message']}")
+    raise typer.Exit(1 if any(report.values()) else 0)
+
+
+@sfn.command("run")
+def run_cmd(
+    definition: Path,
+    input: Annotated[str, typer.Option("--input", help="Execution input (JSON).")] = "{}",
+    history: Annotated[bool, typer.Option("--history", help="Include the history.")] = False,
+    time_skipping: Annotated[bool, typer.Option("--time-skipping/--real-time")] = True,
+    handlers: HandlersOption = None,
+) -> None:
+    """Run a definition to completion in-process and print how it ended, as JSON."""
+    from invoiceflow import testing
+
+    _import(handlers)
+    try:
+        value = json.loads(input)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--input is not JSON: {exc}") from None
+    text = _read(definition)
+    problems = validate(text)
+    if problems:
+        _print({"status": "INVALID", "problems": [str(p) for p in problems]})
+        raise typer.Exit(2)
+    result = testing.run(
+        text, value, handlers=default_registry().handlers, time_skipping=time_skipping
+    )
+    out: dict[str, Any] = {"status": result.status}
+    if result.status == "SUCCEEDED":
+        out["output"] = result.output
+    else:
+        out["error"], out["cause"] = result.error, result.cause
+    if history:
+        out["history"] = result.history
+    _print(out)
+    raise typer.Exit(0 if result.status == "SUCCEEDED" else 1)
+
+
+def _call(fn: Any, **kwargs: Any) -> None:
+    try:
+        _print(fn(**kwargs))
+    except ClientError as exc:
+        typer.echo(f"error: {exc.code}: {exc.response['Error']['Message']}", err=True)
+        raise typer.Exit(1) from None
+
+
+@sfn.command("create")
+def create_cmd(name: str, definition: Path, database_url: DbOption = None) -> None:
+    """Create (or, unchanged, confirm) a state machine from a definition file."""
+    _call(
+        _engine(database_url).client.create_state_machine, name=name, definition=_read(definition)
+    )
+
+
+@sfn.command("start")
+def start_cmd(
+    state_machine_arn: str,
+    input: str = "{}",
+    name: str | None = None,
+    database_url: DbOption = None,
+) -> None:
+    """Start an execution; a worker advances it."""
+    _call(
+        _engine(database_url).client.start_execution,
+        stateMachineArn=state_machine_arn,
+        input=input,
+        **({"name": name} if name else {}),
+    )
+
+
+@sfn.command("describe")
+def describe_cmd(execution_arn: str, database_url: DbOption = None) -> None:
+    _call(_engine(database_url).client.describe_execution, executionArn=execution_arn)
+
+
+@sfn.command("history")
+def history_cmd(execution_arn: str, database_url: DbOption = None) -> None:
+    _call(_engine(database_url).client.get_execution_history, executionArn=execution_arn)
+
+
+@sfn.command("list")
+def list_cmd(
+    state_machine_arn: str, status: str | None = None, database_url: DbOption = None
+) -> None:
+    _call(
+        _engine(database_url).client.list_executions,
+        stateMachineArn=state_machine_arn,
+        **({"statusFilter": status} if status else {}),
+    )
+
+
+@sfn.command("stop")
+def stop_cmd(
+    execution_arn: str,
+    error: str | None = None,
+    cause: str | None = None,
+    database_url: DbOption = None,
+) -> None:
+    _call(
+        _engine(database_url).client.stop_execution,
+        executionArn=execution_arn,
+        **({"error": error} if error else {}),
+        **({"cause": cause} if cause else {}),
+    )
+
+
+@sfn.command("redrive")
+def redrive_cmd(execution_arn: str, database_url: DbOption = None) -> None:
+    _call(_engine(database_url).client.redrive_execution, executionArn=execution_arn)
+
+
+@app.command("worker")
+def worker_cmd(
+    database_url: DbOption = None, handlers: HandlersOption = None, batch: int = 100
+) -> None:
+    """Advance executions, fire timers and run handlers until stopped (SIGINT/SIGTERM)."""
+    from invoiceflow.engine.worker import Worker
+
+    _import(handlers)
+    worker = Worker(_engine(database_url).runtime, batch=batch)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: worker.stop())
+    worker.run()
+
+
+def main() -> None:
+    app()
