@@ -199,5 +199,13 @@ def worker_cmd(
     worker.run()
 
 
+@app.command("demo")
+def demo_cmd(database_url: DbOption = None) -> None:
+    """Run sample invoice workflows on the embedded store and show how they ended."""
+    from invoiceflow import demo
+
+    demo.main(database_url)
+
+
 def main() -> None:
     app()

@@ -13,6 +13,7 @@ from typing import Any
 from invoiceflow.engine import jsonata_eval
 from invoiceflow.engine.choice import Predicate, compile_rule
 from invoiceflow.engine.dataflow import Flow, compile_flow
+from invoiceflow.engine.intrinsics import compile_intrinsic, is_intrinsic
 from invoiceflow.engine.paths import compile_getter
 from invoiceflow.engine.templates import compile_template
 
@@ -128,7 +129,8 @@ def _value_fn(body: Mapping[str, Any], name: str, jsonata: bool) -> ValueFn | No
             return lambda _i, _c, v, states: expr(states, v)
         return lambda _i, _c, _v, _s: value
     if name + "Path" in body:
-        getter = compile_getter(body[name + "Path"])
+        text = body[name + "Path"]
+        getter = compile_intrinsic(text) if is_intrinsic(text) else compile_getter(text)
         return lambda i, c, v, _s: getter(i, c, v)
     return None
 
