@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,6 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check invoiceflow tests
 	$(BIN)/mypy
-
-bench: $(STAMP)
-	@echo "bench/engine.py is not written yet" && false
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
