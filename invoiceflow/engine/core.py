@@ -360,7 +360,7 @@ class Run:
             self.start_wait(fid, fr, st, raw, ctx, variables)
         elif kind == "Succeed":
             eff = st.flow.effective_input(raw, ctx, variables)
-            out = self.state_output(st, raw, eff, ctx, variables)
+            out, _ = self.passthrough(st, raw, eff, ctx, variables)
             self.emit(
                 fr,
                 "SucceedStateExited",
@@ -382,12 +382,12 @@ class Run:
         elif kind == "Parallel":
             joins.start_parallel(self, fid, fr, st, raw, ctx, variables)
 
-    def state_output(self, st: State, raw: Any, eff: Any, ctx: Any, variables: Any) -> Any:
-        """Output of a state that produces no result: Choice, Wait, Succeed."""
-        if st.jsonata:
-            out, _ = st.flow.finish(raw, raw, ctx, variables)
-            return out
-        return st.flow.apply_output_path(eff, ctx, variables)
+    def passthrough(
+        self, st: State, raw: Any, eff: Any, ctx: Any, variables: Any
+    ) -> tuple[Any, dict[str, Any] | None]:
+        """Output and assignments of a state that produces no result (Choice, Wait,
+        Succeed): its effective input plays the result, so ``Flow.finish`` serves them too."""
+        return st.flow.finish(raw, raw if st.jsonata else eff, ctx, variables)
 
     def start_task(
         self, fid: str, fr: Frame, st: State, raw: Any, ctx: dict[str, Any], variables: Any
@@ -503,7 +503,7 @@ class Run:
         states = {"input": raw, "context": ctx}
         for rule in st.choices:
             if rule.test(eff, ctx, variables, states):
-                out = self.state_output(st, raw, eff, ctx, variables)
+                out, _ = self.passthrough(st, raw, eff, ctx, variables)
                 assigned = None
                 if rule.flow is not None:
                     _, assigned = rule.flow.finish(raw, eff, ctx, variables)
@@ -511,14 +511,8 @@ class Run:
                 return
         if st.default is None:
             raise StatesError(errors.NO_CHOICE_MATCHED, "No Matches!")
-        out = self.state_output(st, raw, eff, ctx, variables)
-        assigned = st.flow.assign(*self.assign_args(st, raw, eff, ctx)) if st.flow.assign else None
+        out, assigned = self.passthrough(st, raw, eff, ctx, variables)
         self.exit_state(fid, fr, st, out, assigned, st.default)
-
-    def assign_args(self, st: State, raw: Any, eff: Any, ctx: Any) -> tuple[Any, ...]:
-        if st.jsonata:
-            return ({"input": raw, "context": ctx}, None)
-        return (eff, ctx, None)
 
     def start_wait(
         self, fid: str, fr: Frame, st: State, raw: Any, ctx: Any, variables: Any
@@ -544,10 +538,7 @@ class Run:
 
         def work() -> None:
             eff = st.flow.effective_input(raw, ctx, variables)
-            out = self.state_output(st, raw, eff, ctx, variables)
-            assigned = None
-            if st.flow.assign:
-                assigned = st.flow.assign(*self.assign_args(st, raw, eff, ctx))
+            out, assigned = self.passthrough(st, raw, eff, ctx, variables)
             self.exit_state(fid, fr, st, out, assigned, st.next)
 
         self.guard(fid, fr, work)
