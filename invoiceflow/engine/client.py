@@ -27,24 +27,25 @@ def _date(ts: float | None) -> datetime | None:
 
 
 class Definitions:
-    """Compiled definitions by state machine ARN, compiled once per process and text."""
+    """Compiled definitions by state machine ARN, compiled once per process; an update
+    through this client forgets the old one."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: dict[str, tuple[str, Definition]] = {}
+        self._cache: dict[str, Definition] = {}
         self._lock = threading.Lock()
 
     def __call__(self, arn: str) -> Definition:
         hit = self._cache.get(arn)
         if hit is not None:
-            return hit[1]
+            return hit
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone("get_state_machine", (arn,))
         if row is None:
             raise KeyError(arn)
         compiled = compile_definition(loads(row[2]))
         with self._lock:
-            self._cache[arn] = (row[2], compiled)
+            self._cache[arn] = compiled
         return compiled
 
     def forget(self, arn: str) -> None:
@@ -134,12 +135,19 @@ class StepFunctionsClient:
         }
 
     def _state_machine(self, arn: str, operation: str) -> tuple[Any, ...]:
+        return self._row(
+            "get_state_machine",
+            arn,
+            "StateMachineDoesNotExist",
+            "State Machine Does Not Exist",
+            operation,
+        )
+
+    def _row(self, query: str, arn: str, code: str, what: str, operation: str) -> tuple[Any, ...]:
         with self.db.transaction(write=False) as tx:
-            row = tx.fetchone("get_state_machine", (arn,))
+            row = tx.fetchone(query, (arn,))
         if row is None:
-            raise ClientError(
-                "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'", operation
-            )
+            raise ClientError(code, f"{what}: '{arn}'", operation)
         return row
 
     # -- executions ----------------------------------------------------------------------
@@ -166,13 +174,9 @@ class StepFunctionsClient:
         return {"executionArn": arn, "startDate": _date(start)}
 
     def _execution(self, arn: str, operation: str) -> tuple[Any, ...]:
-        with self.db.transaction(write=False) as tx:
-            row = tx.fetchone("get_execution", (arn,))
-        if row is None:
-            raise ClientError(
-                "ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'", operation
-            )
-        return row
+        return self._row(
+            "get_execution", arn, "ExecutionDoesNotExist", "Execution Does Not Exist", operation
+        )
 
     def describe_execution(self, executionArn: str, **_: Any) -> dict[str, Any]:
         (

@@ -139,4 +139,4 @@ WHERE execution_id = ? AND task_id = ? AND status = 'OPEN'
 SELECT 1 FROM executions WHERE id = ? AND lease_owner = ?
 
 -- name: next_wake
-SELECT MIN(wake_at) FROM executions WHERE status = 'RUNNING' OR wake_at IS NOT NULL
+SELECT MIN(wake_at) FROM executions
