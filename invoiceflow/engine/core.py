@@ -27,7 +27,7 @@ from invoiceflow.engine.commands import CancelTask, CancelTimer, Env, Invoke, Se
 from invoiceflow.engine.definition import Definition, State
 from invoiceflow.engine.errors import StatesError
 from invoiceflow.engine.paths import PathError
-from invoiceflow.engine.resources import TOKEN, parse_resource
+from invoiceflow.engine.resources import TOKEN
 from invoiceflow.engine.values import MAX_PAYLOAD, dumps
 
 Frame = dict[str, Any]
@@ -151,7 +151,7 @@ class Run:
         self.cancel_task_timers(fid, task)
         self.step.commands.append(CancelTask(task["id"], task.get("token")))
         st = self.state_of(fr)
-        res = parse_resource(st.resource)
+        res = st.resource
         assert res is not None
         if res.direct_lambda:
             self.emit(
@@ -181,7 +181,7 @@ class Run:
         if fr is None or fr["ph"] != "task" or fr["task"]["id"] != task_id:
             return  # a late answer for an attempt that timed out, was retried or aborted
         st = self.state_of(fr)
-        res = parse_resource(st.resource)
+        res = st.resource
         assert res is not None
         kind = event["t"]
         if kind == "heartbeat":
@@ -392,7 +392,7 @@ class Run:
     def start_task(
         self, fid: str, fr: Frame, st: State, raw: Any, ctx: dict[str, Any], variables: Any
     ) -> None:
-        res = parse_resource(st.resource)
+        res = st.resource
         assert res is not None
         self.ex["nt"] += 1
         task_id = f"{fid}.{self.ex['nt']}"
@@ -408,7 +408,7 @@ class Run:
         payload = st.flow.task_input(raw, eff, ctx, variables)
         if res.direct_lambda:
             details: dict[str, Any] = {
-                "resource": st.resource,
+                "resource": res.arn,
                 "input": self.dumps_checked(payload),
                 "inputDetails": {"truncated": False},
             }

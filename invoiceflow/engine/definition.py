@@ -15,6 +15,7 @@ from invoiceflow.engine.choice import Predicate, compile_rule
 from invoiceflow.engine.dataflow import Flow, compile_flow
 from invoiceflow.engine.intrinsics import compile_intrinsic, is_intrinsic
 from invoiceflow.engine.paths import compile_getter
+from invoiceflow.engine.resources import Resource, parse_resource
 from invoiceflow.engine.templates import compile_template
 
 JSONATA = "JSONata"
@@ -62,7 +63,7 @@ class State:
     result: Any = None
     has_result: bool = False
     # Task
-    resource: str = ""
+    resource: Resource | None = None
     timeout: ValueFn | None = None
     heartbeat: ValueFn | None = None
     # Choice
@@ -169,7 +170,7 @@ def _compile_state(
         st.has_result = "Result" in body
         st.result = body.get("Result")
     elif kind == "Task":
-        st.resource = body["Resource"]
+        st.resource = parse_resource(body["Resource"])
         st.timeout = _value_fn(body, "TimeoutSeconds", jsonata)
         st.heartbeat = _value_fn(body, "HeartbeatSeconds", jsonata)
     elif kind == "Choice":
