@@ -9,7 +9,7 @@ catchers, and resources invoiceflow cannot run. Duplicate keys are caught in the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -648,64 +648,40 @@ class _Checker:
         if "States.ALL" in value and (len(value) > 1 or not last):
             self.add(path, "States.ALL must appear alone, in the last retrier or catcher")
 
-    def retry(self, retry: Any, path: str) -> None:
-        if not isinstance(retry, list):
-            self.add(path, "Retry must be an array")
+    def handlers(
+        self, value: Any, path: str, field: str, kind: str, allowed: set[str]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Walk a Retry or Catch array: the checks both share, then each entry for the rest."""
+        if not isinstance(value, list):
+            self.add(path, f"{field} must be an array")
             return
-        for i, r in enumerate(retry):
-            rpath = f"{path}[{i}]"
-            if not isinstance(r, dict):
-                self.add(rpath, "a retrier must be an object")
+        for i, entry in enumerate(value):
+            epath = f"{path}[{i}]"
+            if not isinstance(entry, dict):
+                self.add(epath, f"a {kind} must be an object")
                 continue
-            self.duplicates(r, rpath)
-            for key in r:
-                if key not in (
-                    "ErrorEquals",
-                    "IntervalSeconds",
-                    "MaxAttempts",
-                    "BackoffRate",
-                    "MaxDelaySeconds",
-                    "JitterStrategy",
-                    "Comment",
-                ):
-                    self.add(_key(rpath, key), f"field {key!r} is not allowed in a retrier")
-            self.error_equals(r.get("ErrorEquals"), _key(rpath, "ErrorEquals"), i == len(retry) - 1)
-            if "IntervalSeconds" in r and not (
-                _is_int(r["IntervalSeconds"]) and r["IntervalSeconds"] > 0
-            ):
-                self.add(
-                    _key(rpath, "IntervalSeconds"), "IntervalSeconds must be a positive integer"
-                )
-            if "MaxAttempts" in r and not (_is_int(r["MaxAttempts"]) and r["MaxAttempts"] >= 0):
-                self.add(_key(rpath, "MaxAttempts"), "MaxAttempts must be a non-negative integer")
-            if "BackoffRate" in r and not (_is_number(r["BackoffRate"]) and r["BackoffRate"] >= 1):
-                self.add(_key(rpath, "BackoffRate"), "BackoffRate must be a number of at least 1.0")
-            if "MaxDelaySeconds" in r and not (
-                _is_int(r["MaxDelaySeconds"]) and r["MaxDelaySeconds"] > 0
-            ):
-                self.add(
-                    _key(rpath, "MaxDelaySeconds"), "MaxDelaySeconds must be a positive integer"
-                )
+            self.duplicates(entry, epath)
+            for key in entry:
+                if key not in allowed:
+                    self.add(_key(epath, key), f"field {key!r} is not allowed in a {kind}")
+            self.error_equals(
+                entry.get("ErrorEquals"), _key(epath, "ErrorEquals"), i == len(value) - 1
+            )
+            yield epath, entry
+
+    def retry(self, retry: Any, path: str) -> None:
+        for rpath, r in self.handlers(retry, path, "Retry", "retrier", RETRIER_FIELDS):
+            for name, test, rule in RETRIER_CHECKS:
+                if name in r and not test(r[name]):
+                    self.add(_key(rpath, name), f"{name} must be {rule}")
             if "JitterStrategy" in r and r["JitterStrategy"] not in ("FULL", "NONE"):
                 self.add(_key(rpath, "JitterStrategy"), "JitterStrategy must be FULL or NONE")
 
     def catch(self, catch: Any, path: str, states: dict[str, Any], jsonata: bool) -> None:
-        if not isinstance(catch, list):
-            self.add(path, "Catch must be an array")
-            return
-        for i, c in enumerate(catch):
-            cpath = f"{path}[{i}]"
-            if not isinstance(c, dict):
-                self.add(cpath, "a catcher must be an object")
-                continue
-            self.duplicates(c, cpath)
-            allowed = {"ErrorEquals", "Next", "Comment", "Assign"} | (
-                {"Output"} if jsonata else {"ResultPath"}
-            )
-            for key in c:
-                if key not in allowed:
-                    self.add(_key(cpath, key), f"field {key!r} is not allowed in a catcher")
-            self.error_equals(c.get("ErrorEquals"), _key(cpath, "ErrorEquals"), i == len(catch) - 1)
+        allowed = {"ErrorEquals", "Next", "Comment", "Assign"} | (
+            {"Output"} if jsonata else {"ResultPath"}
+        )
+        for cpath, c in self.handlers(catch, path, "Catch", "catcher", allowed):
             self.target(c.get("Next"), _key(cpath, "Next"), states)
             if "ResultPath" in c and c["ResultPath"] is not None:
                 self.reference(c["ResultPath"], _key(cpath, "ResultPath"))
@@ -713,6 +689,23 @@ class _Checker:
                 self.jsonata_value(c["Output"], _key(cpath, "Output"))
             if "Assign" in c:
                 self.assign(c["Assign"], _key(cpath, "Assign"), jsonata)
+
+
+RETRIER_FIELDS = {
+    "ErrorEquals",
+    "IntervalSeconds",
+    "MaxAttempts",
+    "BackoffRate",
+    "MaxDelaySeconds",
+    "JitterStrategy",
+    "Comment",
+}
+RETRIER_CHECKS: list[tuple[str, Callable[[Any], bool], str]] = [
+    ("IntervalSeconds", lambda v: _is_int(v) and v > 0, "a positive integer"),
+    ("MaxAttempts", lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
+    ("BackoffRate", lambda v: _is_number(v) and v >= 1, "a number of at least 1.0"),
+    ("MaxDelaySeconds", lambda v: _is_int(v) and v > 0, "a positive integer"),
+]
 
 
 def _targets(body: dict[str, Any]) -> Iterator[str]:
