@@ -136,20 +136,10 @@ def child_done(
     if error is None:
         join["res"][idx] = out
         if is_map:
-            run.emit(
-                fr,
-                "MapIterationSucceeded",
-                "mapIterationSucceededEventDetails",
-                {"name": st.name, "index": idx},
-            )
+            _iteration_event(run, fr, st, idx, "Succeeded")
     else:
         if is_map:
-            run.emit(
-                fr,
-                "MapIterationFailed",
-                "mapIterationFailedEventDetails",
-                {"name": st.name, "index": idx},
-            )
+            _iteration_event(run, fr, st, idx, "Failed")
         join["fail"] = join.get("fail", 0) + 1
         if not tolerated(join):
             abort_children(run, pfr, st)
@@ -218,3 +208,12 @@ def abort_frame(run: Run, fid: str, *, keep: bool = False) -> None:
         run.emit(fr, f"{st.type}StateAborted")
     if not keep:
         del run.ex["frames"][fid]
+
+
+def _iteration_event(run: Run, fr: Frame, st: State, idx: int, outcome: str) -> None:
+    run.emit(
+        fr,
+        f"MapIteration{outcome}",
+        f"mapIteration{outcome}EventDetails",
+        {"name": st.name, "index": idx},
+    )
