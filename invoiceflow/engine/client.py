@@ -268,11 +268,13 @@ class StepFunctionsClient:
         limit = min(max(int(maxResults or MAX_HISTORY_PAGE), 1), MAX_HISTORY_PAGE)
         with self.db.transaction(write=False) as tx:
             if reverseOrder:
-                start = int(nextToken) if nextToken else 2**62
-                rows = tx.fetch("history_reverse", (execution_id, start, limit + 1))
+                before = int(nextToken) if nextToken else 2**62
+                pages = tx.fetch("history_reverse", (execution_id, before))
+                rows = [e for p in pages for e in reversed(loads(p[0])) if e[0] < before]
             else:
-                start = int(nextToken) if nextToken else 0
-                rows = tx.fetch("history", (execution_id, start, limit + 1))
+                after = int(nextToken) if nextToken else 0
+                pages = tx.fetch("history", (execution_id, after))
+                rows = [e for p in pages for e in loads(p[0]) if e[0] > after]
         events = []
         for eid, prev, kind, ts, key, details in rows[:limit]:
             event: dict[str, Any] = {
@@ -282,7 +284,7 @@ class StepFunctionsClient:
                 "previousEventId": prev,
             }
             if key is not None:
-                body: dict[str, Any] = loads(details) if details else {}
+                body: dict[str, Any] = details or {}
                 if not includeExecutionData:
                     body = {
                         k: v for k, v in body.items() if k not in ("input", "output", "parameters")

@@ -207,13 +207,10 @@ class Runtime:
             "save_execution",
             (dumps(ex.state), status, output, error, cause, stopped, ex.id, owner),
         )
-        tx.executemany(
-            "insert_history",
-            [
-                (ex.id, eid, prev, kind, ts, key, dumps(details) if details is not None else None)
-                for eid, prev, kind, ts, key, details in ex.history
-            ],
-        )
+        if ex.history:
+            tx.execute(
+                "insert_history", (ex.id, ex.history[0][0], ex.history[-1][0], dumps(ex.history))
+            )
         if final and ex.parent:
             self._notify_parent(tx, ex, final)
 

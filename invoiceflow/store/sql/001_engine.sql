@@ -44,15 +44,15 @@ CREATE TABLE mailbox (
 CREATE UNIQUE INDEX mailbox_timer ON mailbox (execution_id, timer_id) WHERE timer_id IS NOT NULL;
 CREATE INDEX mailbox_due ON mailbox (execution_id, deliver_at);
 
+-- History in pages: the events one committed round produced, as a JSON array of
+-- [id, previous_id, type, timestamp, details_key, details]. One row per round instead of
+-- one per event keeps a transition's cost independent of how chatty its history is.
 CREATE TABLE history (
     execution_id INTEGER NOT NULL,
-    id           INTEGER NOT NULL,
-    previous_id  INTEGER NOT NULL,
-    type         TEXT NOT NULL,
-    timestamp    DOUBLE PRECISION NOT NULL,
-    details_key  TEXT,
-    details      TEXT,
-    PRIMARY KEY (execution_id, id)
+    first_id     INTEGER NOT NULL,
+    last_id      INTEGER NOT NULL,
+    events       TEXT NOT NULL,
+    PRIMARY KEY (execution_id, first_id)
 );
 
 -- Handler work not finished by the worker that scheduled it; any worker may take it.

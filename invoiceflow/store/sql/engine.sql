@@ -93,16 +93,13 @@ WHERE id = ?
 DELETE FROM mailbox WHERE id = ?
 
 -- name: insert_history
-INSERT INTO history (execution_id, id, previous_id, type, timestamp, details_key, details)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO history (execution_id, first_id, last_id, events) VALUES (?, ?, ?, ?)
 
 -- name: history
-SELECT id, previous_id, type, timestamp, details_key, details FROM history
-WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?
+SELECT events FROM history WHERE execution_id = ? AND last_id > ? ORDER BY first_id
 
 -- name: history_reverse
-SELECT id, previous_id, type, timestamp, details_key, details FROM history
-WHERE execution_id = ? AND id < ? ORDER BY id DESC LIMIT ?
+SELECT events FROM history WHERE execution_id = ? AND first_id < ? ORDER BY first_id DESC
 
 -- name: insert_task
 INSERT INTO tasks (execution_id, task_id, resource, payload, deadline, visible_at, lease_owner)
