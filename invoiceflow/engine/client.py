@@ -165,7 +165,7 @@ class StepFunctionsClient:
             ) from None
         now = self.runtime.clock.now()
         try:
-            with self.db.transaction() as tx:
+            with self.runtime.transaction() as tx:
                 _id, arn, start, _new = create_execution(tx, stateMachineArn, name, input, now)
         except ExecutionAlreadyExists as exc:
             raise ClientError("ExecutionAlreadyExists", str(exc), "StartExecution") from None
@@ -303,7 +303,7 @@ class StepFunctionsClient:
         now = self.runtime.clock.now()
         if row[4] == "RUNNING":
             event = {"t": "stop", "error": error, "cause": cause}
-            with self.db.transaction() as tx:
+            with self.runtime.transaction() as tx:
                 self.runtime.post(tx, row[0], event, now)
         return {"stopDate": _date(now)}
 
@@ -316,7 +316,7 @@ class StepFunctionsClient:
                 "RedriveExecution",
             )
         now = self.runtime.clock.now()
-        with self.db.transaction() as tx:
+        with self.runtime.transaction() as tx:
             tx.execute("mark_redriven", (now, row[0]))
             self.runtime.post(tx, row[0], {"t": "redrive"}, now)
         return {"redriveDate": _date(now)}
@@ -356,7 +356,7 @@ class StepFunctionsClient:
             raise ClientError("InvalidToken", "Invalid Token: malformed task token", operation)
         digest = tokens.digest(token)
         now = self.runtime.clock.now()
-        with self.db.transaction() as tx:
+        with self.runtime.transaction() as tx:
             row = tx.fetchone("token_status", (digest,))
             if row is None:
                 raise ClientError("TaskDoesNotExist", "Task Does Not Exist", operation)

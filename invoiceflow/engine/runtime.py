@@ -10,9 +10,11 @@ the next owner repeats the round (handlers run at least once, transitions exactl
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +82,9 @@ class Runtime:
         self.region = region
         self.integrations = builtin_integrations()
         self.integrations.update(integrations or {})
+        # Set when this process commits work for its own workers, so they need not wait
+        # for their next poll.
+        self.work_added = threading.Event()
 
     # -- one round -----------------------------------------------------------------------
     def run_round(self, owner: str, limit: int = 100, lease: float = 60.0) -> int:
@@ -268,6 +273,24 @@ class Runtime:
                 "cause": dumps(described),
             }
         self.post(tx, link["execution"], event, ex.env.now)
+
+    def next_due(self) -> float | None:
+        """When the earliest unleased execution or handler task falls due (read-only)."""
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("next_due", (self.clock.now(),))
+            due = [row[0]] if row and row[0] is not None else []
+            if self.invoker is not None:
+                row = tx.fetchone("next_task_due")
+                if row and row[0] is not None:
+                    due.append(row[0])
+        return min(due) if due else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A write transaction that may add work: this process's workers wake on commit."""
+        with self.db.transaction() as tx:
+            yield tx
+        self.work_added.set()
 
     # -- mailbox -------------------------------------------------------------------------
     def post(self, tx: Transaction, execution_id: int, event: dict[str, Any], at: float) -> None:

@@ -3,6 +3,10 @@
 Any number of workers (threads or processes) may share one database: executions and tasks
 are leased, so each is worked on by one owner at a time, and a worker that dies simply lets
 its leases run out.
+
+An idle worker does not take the write lock to look for work: it asks read-only when the
+next execution or task falls due and sleeps until then, at most ``POLL`` seconds (other
+processes may add work at any time), or until this process's runtime signals new work.
 """
 
 from __future__ import annotations
@@ -13,8 +17,7 @@ import uuid
 
 from invoiceflow.engine.runtime import Runtime
 
-IDLE_SLEEP = 0.02
-MAX_IDLE_SLEEP = 0.25
+POLL = 0.005
 
 
 class Worker:
@@ -29,14 +32,23 @@ class Worker:
         return self.runtime.run_round(self.owner, self.batch) + self.runtime.run_tasks(self.owner)
 
     def run(self) -> None:
-        """Work until ``stop``; back off gently while there is nothing to do."""
-        sleep = IDLE_SLEEP
+        """Work until ``stop``."""
         while not self.stopping.is_set():
-            if self.run_once():
-                sleep = IDLE_SLEEP
-                continue
-            self.stopping.wait(sleep)
-            sleep = min(sleep * 2, MAX_IDLE_SLEEP)
+            if not self.run_once():
+                self.wait_for_work()
+
+    def wait_for_work(self) -> None:
+        runtime = self.runtime
+        while not self.stopping.is_set():
+            due = runtime.next_due()
+            now = runtime.clock.now()
+            if due is not None and due <= now:
+                return
+            delay = POLL if due is None else min(POLL, due - now)
+            if runtime.work_added.wait(delay):
+                runtime.work_added.clear()
+                return
 
     def stop(self) -> None:
         self.stopping.set()
+        self.runtime.work_added.set()

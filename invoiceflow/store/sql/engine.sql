@@ -137,3 +137,10 @@ SELECT 1 FROM executions WHERE id = ? AND lease_owner = ?
 
 -- name: next_wake
 SELECT MIN(wake_at) FROM executions
+
+-- name: next_due
+SELECT MIN(wake_at) FROM executions
+WHERE wake_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
+
+-- name: next_task_due
+SELECT MIN(visible_at) FROM tasks
