@@ -1,0 +1,194 @@
+"""Engine throughput and latency on the embedded SQLite store (durable: synchronous=FULL).
+
+Two measurements:
+- transitions: many executions of a 10-state Pass/Choice machine; state transitions per
+  second while workers drain them;
+- pipeline: a Task -> Map(10 items, a Task each) -> Pass machine with trivial handlers,
+  started while workers run; executions per second and start-to-finish latency.
+
+Prints human lines, then one JSON object as the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from invoiceflow.engine import Engine
+from invoiceflow.engine.worker import Worker
+from invoiceflow.functions import default_registry
+from invoiceflow.store.sqlite import SQLiteDatabase
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TEN_STATES: dict[str, Any] = {
+    "StartAt": "S0",
+    "States": {
+        **{
+            f"S{i}": {"Type": "Pass", "Result": i, "ResultPath": f"$.s{i}", "Next": f"C{i}"}
+            for i in range(0, 10, 2)
+        },
+        **{
+            f"C{i}": {
+                "Type": "Choice",
+                "Choices": [{"Variable": f"$.s{i}", "NumericEquals": i, "Next": f"S{i + 2}"}],
+                "Default": "Bad",
+            }
+            for i in range(0, 8, 2)
+        },
+        "C8": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.s8", "NumericEquals": 8, "Next": "Done"}],
+            "Default": "Bad",
+        },
+        "Bad": {"Type": "Fail", "Error": "Unexpected"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+TEN_STATE_TRANSITIONS = 11  # S0 C0 S2 C2 S4 C4 S6 C6 S8 C8 Done
+
+PIPELINE: dict[str, Any] = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:000000000000:function:prepare",
+            "Next": "Each",
+        },
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "StartAt": "Work",
+                "States": {
+                    "Work": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:work",
+                        "End": True,
+                    }
+                },
+            },
+            "ResultPath": "$.results",
+            "Next": "Finish",
+        },
+        "Finish": {"Type": "Pass", "OutputPath": "$.results", "End": True},
+    },
+}
+
+
+def open_engine(path: Path) -> Engine:
+    db = SQLiteDatabase(str(path))
+    db.migrate()
+    return Engine.open(db, invoker=default_registry())
+
+
+def create(engine: Engine, name: str, definition: dict[str, Any]) -> str:
+    out = engine.client.create_state_machine(name=name, definition=json.dumps(definition))
+    return str(out["stateMachineArn"])
+
+
+def count(engine: Engine, status: str) -> int:
+    with engine.db.transaction(write=False) as tx:
+        rows = tx.fetch_raw("SELECT COUNT(*) FROM executions WHERE status = ?", (status,))
+    return int(rows[0][0])
+
+
+def bench_transitions(tmp: Path, n: int) -> dict[str, Any]:
+    """Start ``n`` executions, then let one in-process worker drain them."""
+    engine = open_engine(tmp / "transitions.db")
+    arn = create(engine, "ten", TEN_STATES)
+    t0 = time.perf_counter()
+    for i in range(n):
+        engine.client.start_execution(stateMachineArn=arn, name=f"t{i}", input="{}")
+    started = time.perf_counter() - t0
+    worker = Worker(engine.runtime)
+    t0 = time.perf_counter()
+    while worker.run_once():
+        pass
+    elapsed = time.perf_counter() - t0
+    ok = count(engine, "SUCCEEDED")
+    assert ok == n, f"{ok} of {n} succeeded"
+    return {
+        "executions": n,
+        "start_execution_per_s": round(n / started),
+        "transitions_per_s": round(n * TEN_STATE_TRANSITIONS / elapsed),
+    }
+
+
+def spawn_workers(db: Path, count: int) -> list[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "invoiceflow", "worker"]
+    command += ["--database-url", f"sqlite:///{db}", "--handlers", "bench.handlers"]
+    return [subprocess.Popen(command, cwd=ROOT) for _ in range(count)]
+
+
+def stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    for w in workers:
+        w.send_signal(signal.SIGTERM)
+    for w in workers:
+        w.wait(timeout=30)
+
+
+def run_pipeline(tmp: Path, name: str, n: int, workers: int, rate: float | None) -> dict[str, Any]:
+    """Start ``n`` executions (as fast as possible, or at ``rate`` per second) while worker
+    processes run them; throughput from first start to last finish, latency per execution
+    from its start date to its stop date."""
+    path = tmp / f"{name}.db"
+    engine = open_engine(path)
+    arn = create(engine, name, PIPELINE)
+    procs = spawn_workers(path, workers)
+    try:
+        time.sleep(1.0)  # let the workers import and open the database
+        t0 = time.perf_counter()
+        for i in range(n):
+            if rate is not None:
+                pause = t0 + i / rate - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+            engine.client.start_execution(stateMachineArn=arn, name=f"p{i}", input="{}")
+        while count(engine, "SUCCEEDED") < n:
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - t0
+    finally:
+        stop(procs)
+    with engine.db.transaction(write=False) as tx:
+        rows = tx.fetch_raw("SELECT (stop_date - start_date) * 1000 FROM executions")
+    latencies = sorted(r[0] for r in rows)
+    return {
+        "executions": n,
+        "workers": workers,
+        "offered_per_s": rate,
+        "executions_per_s": round(n / elapsed),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--executions", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--rate", type=float, default=500.0, help="offered starts/s for the latency run"
+    )
+    args = parser.parse_args()
+    n = args.executions
+    with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
+        transitions = bench_transitions(Path(tmp), n)
+        print("10-state Pass/Choice:", transitions, flush=True)
+        throughput = run_pipeline(Path(tmp), "flood", n, args.workers, None)
+        print("Task -> Map(10) -> Pass, started flat out:", throughput, flush=True)
+        latency = run_pipeline(Path(tmp), "paced", n // 2, args.workers, args.rate)
+        print(f"Task -> Map(10) -> Pass at {args.rate:g}/s:", latency, flush=True)
+    print(json.dumps({"transitions": transitions, "throughput": throughput, "latency": latency}))
+
+
+if __name__ == "__main__":
+    main()

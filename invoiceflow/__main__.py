@@ -1,0 +1,3 @@
+from invoiceflow.cli import main
+
+main()
