@@ -12,7 +12,7 @@ from typing import Any
 
 from invoiceflow.engine import arns, tokens
 from invoiceflow.engine.definition import Definition, compile_definition
-from invoiceflow.engine.errors_client import ClientError
+from invoiceflow.engine.errors_client import ClientError, Exceptions
 from invoiceflow.engine.executions import ExecutionAlreadyExists, InvalidName, create_execution
 from invoiceflow.engine.runtime import Runtime
 from invoiceflow.engine.validate import validate
@@ -54,6 +54,8 @@ class Definitions:
 
 
 class StepFunctionsClient:
+    exceptions = Exceptions()
+
     def __init__(self, db: Database, runtime: Runtime, definitions: Definitions) -> None:
         self.db = db
         self.runtime = runtime
