@@ -37,11 +37,10 @@ def error_class(code: str) -> type[ClientError]:
 
 
 class Exceptions:
-    """``client.exceptions``: error classes by code, made on first use."""
-
-    ClientError = ClientError
+    """``client.exceptions``: error classes by code, made on first use; ``ClientError``
+    itself catches them all."""
 
     def __getattr__(self, code: str) -> type[ClientError]:
         if code.startswith("_"):
             raise AttributeError(code)
-        return error_class(code)
+        return ClientError if code == "ClientError" else error_class(code)
