@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from invoiceflow.engine import ClientError, Engine
+from invoiceflow.engine.runtime import LEASE
 from invoiceflow.engine.validate import validate
 from invoiceflow.functions import default_registry
 
@@ -187,13 +188,22 @@ def redrive_cmd(execution_arn: str, database_url: DbOption = None) -> None:
 
 @app.command("worker")
 def worker_cmd(
-    database_url: DbOption = None, handlers: HandlersOption = None, batch: int = 100
+    database_url: DbOption = None,
+    handlers: HandlersOption = None,
+    batch: int = 100,
+    name: Annotated[
+        str | None,
+        typer.Option(help="A stable name; restarting under it takes its leases over at once."),
+    ] = None,
+    lease: Annotated[
+        float, typer.Option(help="Seconds until a dead worker's work is taken over.")
+    ] = LEASE,
 ) -> None:
     """Advance executions, fire timers and run handlers until stopped (SIGINT/SIGTERM)."""
     from invoiceflow.engine.worker import Worker
 
     _import(handlers)
-    worker = Worker(_engine(database_url).runtime, batch=batch)
+    worker = Worker(_engine(database_url).runtime, batch=batch, name=name, lease=lease)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: worker.stop())
     worker.run()

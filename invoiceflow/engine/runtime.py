@@ -29,7 +29,8 @@ from invoiceflow.engine.resources import parse_resource
 from invoiceflow.engine.values import dumps, loads
 from invoiceflow.store import Database, Transaction
 
-INLINE_BUDGET = 1.0  # seconds of a round that may go to handlers before they are deferred
+INLINE_BUDGET = 0.2  # seconds of a round that may go to handlers before they are deferred
+LEASE = 5.0  # seconds an owner holds what it claimed unless it renews (see Worker)
 
 
 class Clock:
@@ -87,7 +88,7 @@ class Runtime:
         self.work_added = threading.Event()
 
     # -- one round -----------------------------------------------------------------------
-    def run_round(self, owner: str, limit: int = 100, lease: float = 60.0) -> int:
+    def run_round(self, owner: str, limit: int = 100, lease: float = LEASE) -> int:
         """Advance up to ``limit`` due executions; returns how many were claimed."""
         now = self.clock.now()
         with self.db.transaction() as tx:
@@ -285,6 +286,19 @@ class Runtime:
                     due.append(row[0])
         return min(due) if due else None
 
+    def renew(self, owner: str, lease: float = LEASE) -> None:
+        """Extend every lease ``owner`` holds; a live owner keeps what it is working on."""
+        until = self.clock.now() + lease
+        with self.db.transaction() as tx:
+            tx.execute("renew_execution_leases", (until, owner))
+            tx.execute("renew_task_leases", (until, owner))
+
+    def release(self, owner: str) -> None:
+        """Give up every lease ``owner`` holds, so the work is free to claim at once."""
+        with self.db.transaction() as tx:
+            tx.execute("release_execution_leases", (owner,))
+            tx.execute("release_task_leases", (self.clock.now(), owner))
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """A write transaction that may add work: this process's workers wake on commit."""
@@ -299,7 +313,7 @@ class Runtime:
         tx.execute("wake", (at, execution_id, at))
 
     # -- deferred handler work -----------------------------------------------------------
-    def run_tasks(self, owner: str, limit: int = 20, lease: float = 300.0) -> int:
+    def run_tasks(self, owner: str, limit: int = 20, lease: float = LEASE) -> int:
         """Run handler tasks no worker finished inline; returns how many were taken."""
         if self.invoker is None:
             return 0

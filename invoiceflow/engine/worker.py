@@ -1,8 +1,11 @@
 """The worker loop: advance executions, fire timers, run deferred handler work.
 
 Any number of workers (threads or processes) may share one database: executions and tasks
-are leased, so each is worked on by one owner at a time, and a worker that dies simply lets
-its leases run out.
+are leased, so each is worked on by one owner at a time. A live worker renews its leases
+every third of their length; a worker that dies lets them run out, after which any other
+worker takes the work over. A worker started under a name that an earlier one used takes
+that name's leases over at once: the name being reused means its previous life has ended
+(as when a supervisor restarts ``invoiceflow worker --name w1``).
 
 An idle worker does not take the write lock to look for work: it asks read-only when the
 next execution or task falls due and sleeps until then, at most ``POLL`` seconds (other
@@ -15,27 +18,45 @@ import os
 import threading
 import uuid
 
-from invoiceflow.engine.runtime import Runtime
+from invoiceflow.engine.runtime import LEASE, Runtime
 
 POLL = 0.005
 
 
 class Worker:
-    def __init__(self, runtime: Runtime, *, batch: int = 100, name: str | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        batch: int = 100,
+        name: str | None = None,
+        lease: float = LEASE,
+    ) -> None:
         self.runtime = runtime
         self.batch = batch
         self.owner = name or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.lease = lease
         self.stopping = threading.Event()
 
     def run_once(self) -> int:
         """One pass: returns how much work it found."""
-        return self.runtime.run_round(self.owner, self.batch) + self.runtime.run_tasks(self.owner)
+        runtime = self.runtime
+        claimed = runtime.run_round(self.owner, self.batch, self.lease)
+        return claimed + runtime.run_tasks(self.owner, lease=self.lease)
 
     def run(self) -> None:
-        """Work until ``stop``."""
-        while not self.stopping.is_set():
-            if not self.run_once():
-                self.wait_for_work()
+        """Work until ``stop``; on the way out, hand back whatever is still leased."""
+        self.runtime.release(self.owner)
+        renewer = threading.Thread(target=self._renew, name=f"lease-{self.owner}", daemon=True)
+        renewer.start()
+        try:
+            while not self.stopping.is_set():
+                if not self.run_once():
+                    self.wait_for_work()
+        finally:
+            self.stopping.set()
+            renewer.join()
+            self.runtime.release(self.owner)
 
     def wait_for_work(self) -> None:
         runtime = self.runtime
@@ -48,6 +69,10 @@ class Worker:
             if runtime.work_added.wait(delay):
                 runtime.work_added.clear()
                 return
+
+    def _renew(self) -> None:
+        while not self.stopping.wait(self.lease / 3):
+            self.runtime.renew(self.owner, self.lease)
 
     def stop(self) -> None:
         self.stopping.set()

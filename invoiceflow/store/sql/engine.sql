@@ -144,3 +144,15 @@ WHERE wake_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
 
 -- name: next_task_due
 SELECT MIN(visible_at) FROM tasks
+
+-- name: renew_execution_leases
+UPDATE executions SET lease_until = ? WHERE lease_owner = ?
+
+-- name: renew_task_leases
+UPDATE tasks SET visible_at = ? WHERE lease_owner = ?
+
+-- name: release_execution_leases
+UPDATE executions SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?
+
+-- name: release_task_leases
+UPDATE tasks SET lease_owner = NULL, visible_at = ? WHERE lease_owner = ?
