@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import os
 
-from invoiceflow.store.database import Database, Transaction
+from invoiceflow.store.database import ConstraintViolation, Database, Transaction
 
-__all__ = ["DEFAULT_URL", "Database", "Transaction", "database_url", "open_database"]
+__all__ = [
+    "DEFAULT_URL",
+    "ConstraintViolation",
+    "Database",
+    "Transaction",
+    "database_url",
+    "open_database",
+]
 
 DEFAULT_URL = "sqlite:///invoiceflow.db"
 

@@ -20,6 +20,11 @@ _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 _MIGRATION = re.compile(r"^(\d{3})_\w+\.sql$")
 
 
+class ConstraintViolation(Exception):
+    """A write broke an invariant the schema holds (a unique key, a check): every backend
+    raises this one type, so callers need not know which database they talk to."""
+
+
 class Transaction(ABC):
     """One open transaction; it commits when its ``with`` block ends without an exception.
 

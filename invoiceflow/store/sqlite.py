@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from invoiceflow.store.database import Database, Row, Transaction
+from invoiceflow.store.database import ConstraintViolation, Database, Row, Transaction
 
 
 class SQLiteTransaction(Transaction):
@@ -22,13 +22,24 @@ class SQLiteTransaction(Transaction):
         self.conn = conn
 
     def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self.conn.execute(sql, params).rowcount
+        with _constraints():
+            return self.conn.execute(sql, params).rowcount
 
     def executemany_raw(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self.conn.executemany(sql, rows)
+        with _constraints():
+            self.conn.executemany(sql, rows)
 
     def fetch_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(sql, params).fetchall()
+        with _constraints():
+            return self.conn.execute(sql, params).fetchall()
+
+
+@contextmanager
+def _constraints() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise ConstraintViolation(str(exc)) from exc
 
 
 class SQLiteDatabase(Database):
