@@ -1,0 +1,168 @@
+"""The storage contract: what every backend must do, tested through the Database interface.
+
+Each test runs against every backend in ``BACKENDS``; a new backend joins by adding a
+fixture parameter, and must pass all of it.
+"""
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from invoiceflow.store import ConstraintViolation, Database, open_database
+from invoiceflow.store.database import migrations
+
+BACKENDS = ["sqlite-file", "sqlite-memory"]
+SM = "arn:aws:states:us-east-1:000000000000:stateMachine:m"
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    url = {"sqlite-file": f"sqlite:///{tmp_path}/contract.db", "sqlite-memory": "sqlite://"}
+    database = open_database(url[request.param])
+    with database.transaction() as tx:
+        tx.execute("insert_state_machine", (SM, "m", "{}", "", "STANDARD", 0.0))
+    yield database
+    database.close()
+
+
+def new_execution(db: Database, name: str, wake_at: float = 0.0) -> int:
+    arn = f"{SM}:{name}".replace("stateMachine", "execution")
+    with db.transaction() as tx:
+        row = tx.fetchone("insert_execution", (arn, SM, name, "{}", 0.0, "{}", wake_at, None))
+    assert row is not None
+    return int(row[0])
+
+
+def claim(db: Database, owner: str, now: float, limit: int = 10) -> list[int]:
+    with db.transaction() as tx:
+        return [r[0] for r in tx.fetch("claim_executions", (owner, now + 5, now, now, limit))]
+
+
+def test_migrations_are_versioned_and_run_once(db: Database) -> None:
+    db.migrate()
+    db.migrate()
+    with db.transaction(write=False) as tx:
+        versions = [r[0] for r in tx.fetch_raw("SELECT version FROM schema_version ORDER BY 1")]
+    assert versions == [v for v, _ in migrations(db.dialect)]
+
+
+def test_a_failed_transaction_leaves_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        tx.execute("insert_state_machine", (SM + "2", "m2", "{}", "", "STANDARD", 0.0))
+        raise RuntimeError("crash before commit")
+    with db.transaction(write=False) as tx:
+        assert tx.fetchone("get_state_machine", (SM + "2",)) is None
+        assert tx.fetchone("get_state_machine", (SM,)) is not None
+
+
+def test_execution_names_are_unique(db: Database) -> None:
+    new_execution(db, "a")
+    with db.transaction() as tx:
+        arn = f"{SM}:a".replace("stateMachine", "execution")
+        again = tx.fetchone("insert_execution", (arn, SM, "a", "{}", 0.0, "{}", 0.0, None))
+    assert again is None
+    with pytest.raises(ConstraintViolation), db.transaction() as tx:  # same name, other ARN
+        tx.execute("insert_execution", ("other-arn", SM, "a", "{}", 0.0, "{}", 0.0, None))
+
+
+def test_one_token_per_task_and_a_token_closes_once(db: Database) -> None:
+    ex = new_execution(db, "t")
+    with db.transaction() as tx:
+        tx.execute("insert_token", ("h1", ex, "0.1", 0.0))
+    with pytest.raises(ConstraintViolation), db.transaction() as tx:
+        tx.execute("insert_token", ("h2", ex, "0.1", 0.0))
+    with db.transaction() as tx:
+        assert tx.fetchone("close_token", ("DONE", "h1")) == (ex, "0.1")
+        assert tx.fetchone("close_token", ("DONE", "h1")) is None
+        assert tx.fetchone("token_status", ("h1",)) == ("DONE", ex, "0.1")
+
+
+def test_a_timer_is_set_once_and_moved_by_setting_it_again(db: Database) -> None:
+    ex = new_execution(db, "w", wake_at=None)  # type: ignore[arg-type]
+    with db.transaction() as tx:
+        tx.execute("set_timer", (ex, 50.0, "0:wait:x", "{}"))
+        tx.execute("set_timer", (ex, 20.0, "0:wait:x", "{}"))
+        tx.execute("rewake", (ex,))
+    with db.transaction(write=False) as tx:
+        assert tx.fetch_raw("SELECT deliver_at FROM mailbox") == [(20.0,)]
+        assert tx.fetchone("next_due", (0.0,)) == (20.0,)
+    with db.transaction() as tx:
+        tx.execute("cancel_timer", (ex, "0:wait:x"))
+        tx.execute("rewake", (ex,))
+        assert tx.fetchone("next_due", (0.0,)) == (None,)
+
+
+def test_a_lease_excludes_other_owners_until_it_runs_out(db: Database) -> None:
+    ids = [new_execution(db, f"e{i}") for i in range(3)]
+    assert sorted(claim(db, "a", now=1.0)) == ids
+    assert claim(db, "b", now=2.0) == []
+    with db.transaction() as tx:  # a stale owner's writes are refused
+        assert (
+            tx.execute("save_execution", ("{}", "RUNNING", None, None, None, None, ids[0], "b"))
+            == 0
+        )
+    assert sorted(claim(db, "b", now=7.0)) == ids  # a's leases (until 6.0) ran out
+    with db.transaction() as tx:
+        assert (
+            tx.execute("save_execution", ("{}", "RUNNING", None, None, None, None, ids[0], "a"))
+            == 0
+        )
+        assert (
+            tx.execute("save_execution", ("{}", "RUNNING", None, None, None, None, ids[0], "b"))
+            == 1
+        )
+
+
+def test_renewed_leases_hold_and_released_ones_free_at_once(db: Database) -> None:
+    [ex] = [new_execution(db, "r")]
+    assert claim(db, "a", now=1.0) == [ex]
+    with db.transaction() as tx:
+        tx.execute("renew_execution_leases", (100.0, "a"))
+    assert claim(db, "b", now=50.0) == []
+    with db.transaction() as tx:
+        tx.execute("release_execution_leases", ("a",))
+    assert claim(db, "b", now=50.0) == [ex]
+
+
+def test_concurrent_claims_never_overlap(db: Database) -> None:
+    ids = {new_execution(db, f"c{i}") for i in range(200)}
+    got: dict[str, list[int]] = {}
+
+    def take(owner: str) -> None:
+        mine: list[int] = []
+        while batch := claim(db, owner, now=1.0, limit=7):
+            mine += batch
+        got[owner] = mine
+
+    threads = [threading.Thread(target=take, args=(f"o{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [i for mine in got.values() for i in mine]
+    assert sorted(everything) == sorted(ids)
+
+
+def test_tasks_are_leased_and_finished_by_their_owner_only(db: Database) -> None:
+    ex = new_execution(db, "k")
+    with db.transaction() as tx:
+        tx.execute("insert_task", (ex, "0.1", "arn:x", "{}", None, 0.0, None))
+        tx.execute("insert_task", (ex, "0.1", "arn:x", "{}", None, 0.0, None))  # no duplicate
+        [(row_id, *_)] = tx.fetch("claim_tasks", ("a", 10.0, 1.0, 5))
+        assert tx.fetch("claim_tasks", ("b", 10.0, 1.0, 5)) == []
+        assert tx.execute("finish_task", (row_id, "b")) == 0
+        assert tx.execute("finish_task", (row_id, "a")) == 1
+
+
+def test_history_pages_keep_their_order(db: Database) -> None:
+    ex = new_execution(db, "h")
+    with db.transaction() as tx:
+        tx.execute("insert_history", (ex, 1, 2, "[1,2]"))
+        tx.execute("insert_history", (ex, 3, 5, "[3,4,5]"))
+    with db.transaction(write=False) as tx:
+        assert tx.fetch("history", (ex, 2)) == [("[3,4,5]",)]
+        assert tx.fetch("history_reverse", (ex, 3)) == [("[1,2]",)]
+    with pytest.raises(ConstraintViolation), db.transaction() as tx:
+        tx.execute("insert_history", (ex, 3, 3, "[3]"))
