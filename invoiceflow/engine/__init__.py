@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from invoiceflow.client_errors import ClientError
 from invoiceflow.engine.client import Definitions, StepFunctionsClient
-from invoiceflow.engine.errors_client import ClientError
 from invoiceflow.engine.handlers import Invoker
 from invoiceflow.engine.runtime import Clock, Runtime
 from invoiceflow.engine.validate import Problem, validate

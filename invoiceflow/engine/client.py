@@ -10,9 +10,9 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from invoiceflow.client_errors import ClientError, Exceptions
 from invoiceflow.engine import arns, tokens
 from invoiceflow.engine.definition import Definition, compile_definition
-from invoiceflow.engine.errors_client import ClientError, Exceptions
 from invoiceflow.engine.executions import ExecutionAlreadyExists, InvalidName, create_execution
 from invoiceflow.engine.runtime import Runtime
 from invoiceflow.engine.validate import validate

@@ -1,0 +1,378 @@
+"""An SQS client with boto3's method names, parameters, response shapes and error codes.
+
+Code written against ``boto3.client("sqs")`` works against this one by swapping the factory;
+errors are ClientError with ``response["Error"]["Code"]`` set, and ``client.exceptions.X``
+catches code X, as with boto3.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from invoiceflow.client_errors import ClientError, Exceptions
+from invoiceflow.queues import moves, names
+from invoiceflow.queues.attributes import MAX_MESSAGE_SIZE, message_size
+from invoiceflow.queues.errors import QueueError
+from invoiceflow.queues.manager import Queues, Received
+from invoiceflow.queues.md5 import md5_of_attributes
+from invoiceflow.queues.queue import Queue
+
+F = TypeVar("F", bound=Callable[..., Any])
+_BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_COUNTED = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
+
+
+def _operation(name: str) -> Callable[[F], F]:
+    """Report QueueErrors as the ClientError boto3 would raise for operation ``name``."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except QueueError as exc:
+                raise ClientError(exc.code, exc.message, name) from None
+
+        return call  # type: ignore[return-value]
+
+    return wrap
+
+
+def _check_batch(entries: Any) -> list[dict[str, Any]]:
+    if not entries:
+        raise QueueError("EmptyBatchRequest", "There should be at least one entry in the request.")
+    if not isinstance(entries, list) or len(entries) > 10:
+        raise QueueError(
+            "TooManyEntriesInBatchRequest", "Maximum number of entries per request are 10."
+        )
+    ids = [e.get("Id") if isinstance(e, dict) else None for e in entries]
+    if any(not isinstance(i, str) or not _BATCH_ID.match(i) for i in ids):
+        raise QueueError(
+            "InvalidBatchEntryId",
+            "A batch entry id can only contain alphanumeric characters, hyphens and "
+            "underscores. It can be at most 80 letters long.",
+        )
+    if len(set(ids)) != len(ids):
+        raise QueueError("BatchEntryIdsNotDistinct", "Two or more batch entries have the same Id.")
+    return list(entries)
+
+
+def _failed(entry_id: str, exc: QueueError) -> dict[str, Any]:
+    return {"Id": entry_id, "SenderFault": True, "Code": exc.code, "Message": exc.message}
+
+
+def _wanted(requested: list[str], name: str) -> bool:
+    for pattern in requested:
+        if pattern in ("All", ".*") or pattern == name:
+            return True
+        if pattern.endswith(".*") and name.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+class SQSClient:
+    exceptions = Exceptions()
+
+    def __init__(self, queues: Queues) -> None:
+        self.queues = queues
+
+    # -- queues --------------------------------------------------------------------------
+    @_operation("CreateQueue")
+    def create_queue(
+        self,
+        QueueName: str,
+        Attributes: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        return {"QueueUrl": self.queues.create(QueueName, Attributes, tags).url}
+
+    @_operation("GetQueueUrl")
+    def get_queue_url(self, QueueName: str, **_: Any) -> dict[str, Any]:
+        return {"QueueUrl": self.queues.get(QueueName).url}
+
+    @_operation("ListQueues")
+    def list_queues(
+        self,
+        QueueNamePrefix: str = "",
+        NextToken: str | None = None,
+        MaxResults: int | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        limit = MaxResults or 1000
+        found = self.queues.queue_names(QueueNamePrefix, limit + 1, NextToken or "")
+        out: dict[str, Any] = {}
+        if found:
+            out["QueueUrls"] = [names.queue_url(n) for n in found[:limit]]
+        if MaxResults and len(found) > limit:
+            out["NextToken"] = found[limit - 1]
+        return out
+
+    @_operation("DeleteQueue")
+    def delete_queue(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
+        self.queues.delete(QueueUrl)
+        return {}
+
+    @_operation("PurgeQueue")
+    def purge_queue(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
+        self.queues.purge(QueueUrl)
+        return {}
+
+    @_operation("GetQueueAttributes")
+    def get_queue_attributes(
+        self, QueueUrl: str, AttributeNames: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        queue = self.queues.get(QueueUrl)
+        every = self._all_attributes(queue, counted=True)
+        requested = AttributeNames or []
+        if "All" in requested:
+            return {"Attributes": every}
+        unknown = [n for n in requested if n not in every and n not in _KNOWN]
+        if unknown:
+            raise QueueError("InvalidAttributeName", f"Unknown Attribute {unknown[0]}.")
+        picked = {n: every[n] for n in requested if n in every}
+        return {"Attributes": picked} if picked else {}
+
+    def _all_attributes(self, queue: Queue, *, counted: bool) -> dict[str, str]:
+        out = {**queue.attributes, "QueueArn": queue.arn}
+        out["CreatedTimestamp"] = str(int(queue.created))
+        out["LastModifiedTimestamp"] = str(int(queue.modified))
+        if counted:
+            counts = self.queues.counts(queue)
+            out.update(
+                zip(
+                    _COUNTED,
+                    (str(counts["visible"]), str(counts["in_flight"]), str(counts["delayed"])),
+                    strict=True,
+                )
+            )
+        return out
+
+    @_operation("SetQueueAttributes")
+    def set_queue_attributes(
+        self, QueueUrl: str, Attributes: dict[str, str], **_: Any
+    ) -> dict[str, Any]:
+        self.queues.set_attributes(QueueUrl, Attributes)
+        return {}
+
+    @_operation("ListDeadLetterSourceQueues")
+    def list_dead_letter_source_queues(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
+        target = self.queues.get(QueueUrl)
+        urls = []
+        for name in self.queues.queue_names():
+            redrive = self.queues.get(name).redrive
+            if redrive and redrive.dead_letter_queue == target.name:
+                urls.append(names.queue_url(name))
+        return {"queueUrls": urls}
+
+    @_operation("TagQueue")
+    def tag_queue(self, QueueUrl: str, Tags: dict[str, str], **_: Any) -> dict[str, Any]:
+        self.queues.tag(QueueUrl, Tags, [])
+        return {}
+
+    @_operation("UntagQueue")
+    def untag_queue(self, QueueUrl: str, TagKeys: list[str], **_: Any) -> dict[str, Any]:
+        self.queues.tag(QueueUrl, {}, TagKeys)
+        return {}
+
+    @_operation("ListQueueTags")
+    def list_queue_tags(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
+        tags = self.queues.get(QueueUrl).tags
+        return {"Tags": tags} if tags else {}
+
+    # -- messages ------------------------------------------------------------------------
+    @_operation("SendMessage")
+    def send_message(
+        self,
+        QueueUrl: str,
+        MessageBody: str,
+        DelaySeconds: int | None = None,
+        MessageAttributes: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        with self.queues.db.transaction() as tx:
+            queue = self.queues.find(tx, QueueUrl)
+            sent = self.queues.send(tx, queue, MessageBody, MessageAttributes, DelaySeconds)
+        return _sent(sent)
+
+    @_operation("SendMessageBatch")
+    def send_message_batch(
+        self, QueueUrl: str, Entries: list[dict[str, Any]], **_: Any
+    ) -> dict[str, Any]:
+        entries = _check_batch(Entries)
+        total = 0
+        for e in entries:
+            body = e.get("MessageBody")
+            total += len(body.encode("utf-8")) if isinstance(body, str) else 0
+            attrs = e.get("MessageAttributes") or {}
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                total += message_size("", attrs) if isinstance(attrs, dict) else 0
+        if total > MAX_MESSAGE_SIZE:
+            raise QueueError(
+                "BatchRequestTooLong",
+                f"Batch requests cannot be longer than {MAX_MESSAGE_SIZE} bytes. You have "
+                f"sent {total} bytes.",
+            )
+        ok: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        with self.queues.db.transaction() as tx:
+            queue = self.queues.find(tx, QueueUrl)
+            for e in entries:
+                try:
+                    sent = self.queues.send(
+                        tx,
+                        queue,
+                        e.get("MessageBody"),
+                        e.get("MessageAttributes"),
+                        e.get("DelaySeconds"),
+                    )
+                except QueueError as exc:
+                    failed.append(_failed(e["Id"], exc))
+                    continue
+                ok.append({"Id": e["Id"], **_sent(sent)})
+        return {"Successful": ok, "Failed": failed}
+
+    @_operation("ReceiveMessage")
+    def receive_message(
+        self,
+        QueueUrl: str,
+        AttributeNames: list[str] | None = None,
+        MessageSystemAttributeNames: list[str] | None = None,
+        MessageAttributeNames: list[str] | None = None,
+        MaxNumberOfMessages: int = 1,
+        VisibilityTimeout: int | None = None,
+        WaitTimeSeconds: int | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        got = self.queues.receive(QueueUrl, MaxNumberOfMessages, VisibilityTimeout, WaitTimeSeconds)
+        if not got:
+            return {}
+        system = [*(AttributeNames or []), *(MessageSystemAttributeNames or [])]
+        return {"Messages": [_message(m, system, MessageAttributeNames or []) for m in got]}
+
+    @_operation("DeleteMessage")
+    def delete_message(self, QueueUrl: str, ReceiptHandle: str, **_: Any) -> dict[str, Any]:
+        self.queues.delete_message(QueueUrl, ReceiptHandle)
+        return {}
+
+    @_operation("DeleteMessageBatch")
+    def delete_message_batch(
+        self, QueueUrl: str, Entries: list[dict[str, Any]], **_: Any
+    ) -> dict[str, Any]:
+        self.queues.get(QueueUrl)
+        return self._batch(
+            _check_batch(Entries),
+            lambda e: self.queues.delete_message(QueueUrl, e.get("ReceiptHandle", "")),
+        )
+
+    @_operation("ChangeMessageVisibility")
+    def change_message_visibility(
+        self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int, **_: Any
+    ) -> dict[str, Any]:
+        self.queues.change_visibility(QueueUrl, ReceiptHandle, VisibilityTimeout)
+        return {}
+
+    @_operation("ChangeMessageVisibilityBatch")
+    def change_message_visibility_batch(
+        self, QueueUrl: str, Entries: list[dict[str, Any]], **_: Any
+    ) -> dict[str, Any]:
+        self.queues.get(QueueUrl)
+        return self._batch(
+            _check_batch(Entries),
+            lambda e: self.queues.change_visibility(
+                QueueUrl, e.get("ReceiptHandle", ""), e.get("VisibilityTimeout", -1)
+            ),
+        )
+
+    def _batch(
+        self, entries: list[dict[str, Any]], act: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any]:
+        ok: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for e in entries:
+            try:
+                act(e)
+            except QueueError as exc:
+                failed.append(_failed(e["Id"], exc))
+            else:
+                ok.append({"Id": e["Id"]})
+        return {"Successful": ok, "Failed": failed}
+
+    # -- dead-letter redrive -------------------------------------------------------------
+    @_operation("StartMessageMoveTask")
+    def start_message_move_task(
+        self,
+        SourceArn: str,
+        DestinationArn: str | None = None,
+        MaxNumberOfMessagesPerSecond: int | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        handle = moves.start(self.queues, SourceArn, DestinationArn, MaxNumberOfMessagesPerSecond)
+        return {"TaskHandle": handle}
+
+    @_operation("ListMessageMoveTasks")
+    def list_message_move_tasks(
+        self, SourceArn: str, MaxResults: int = 1, **_: Any
+    ) -> dict[str, Any]:
+        return {"Results": moves.listing(self.queues, SourceArn, MaxResults)}
+
+    @_operation("CancelMessageMoveTask")
+    def cancel_message_move_task(self, TaskHandle: str, **_: Any) -> dict[str, Any]:
+        return {"ApproximateNumberOfMessagesMoved": moves.cancel(self.queues, TaskHandle)}
+
+
+_KNOWN = {"Policy", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId", *_COUNTED}
+
+
+def _sent(sent: Any) -> dict[str, Any]:
+    out = {"MessageId": sent.message_id, "MD5OfMessageBody": sent.md5_body}
+    if sent.md5_attributes:
+        out["MD5OfMessageAttributes"] = sent.md5_attributes
+    return out
+
+
+def _message(m: Received, system: list[str], wanted: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "MessageId": m.message_id,
+        "ReceiptHandle": m.receipt_handle,
+        "MD5OfBody": m.md5_body,
+        "Body": m.body,
+    }
+    values = system_attributes(m)
+    picked = {k: v for k, v in values.items() if _wanted(system, k)}
+    if picked:
+        out["Attributes"] = picked
+    chosen = {k: v for k, v in m.attributes.items() if _wanted(wanted, k)}
+    if chosen:
+        out["MD5OfMessageAttributes"] = md5_of_attributes(chosen)
+        out["MessageAttributes"] = {
+            k: (
+                {**v, "BinaryValue": base64.b64decode(v["BinaryValue"])}
+                if "BinaryValue" in v
+                else v
+            )
+            for k, v in chosen.items()
+        }
+    return out
+
+
+def system_attributes(m: Received) -> dict[str, str]:
+    """The system attributes of a received message, as SQS names and renders them."""
+    values = {
+        "SenderId": names.ACCOUNT,
+        "SentTimestamp": str(int(m.sent_at * 1000)),
+        "ApproximateReceiveCount": str(m.receive_count),
+        "ApproximateFirstReceiveTimestamp": str(int(m.first_receive_at * 1000)),
+    }
+    if m.dead_letter_source:
+        values["DeadLetterQueueSourceArn"] = m.dead_letter_source
+    return values

@@ -1,0 +1,367 @@
+"""SQS semantics on the store: what sending, receiving, deleting and redriving mean.
+
+Standard queues, at-least-once: a received message stays stored, invisible until its
+visibility timeout passes; only a delete quoting the receipt of its latest receive removes
+it. A receive that would make a message's receive count exceed the queue's
+maxReceiveCount moves it to the dead-letter queue instead, keeping its sent time (and so
+its expiry). ``send`` takes the caller's transaction, so a workflow's transition and the
+messages it sends commit together.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from invoiceflow.queues import attributes as qa
+from invoiceflow.queues import names
+from invoiceflow.queues.errors import QueueError, invalid
+from invoiceflow.queues.md5 import md5_of_attributes, md5_of_body
+from invoiceflow.queues.queue import Queue, find, from_row, new_receipt, parse_receipt
+from invoiceflow.store import Database, Transaction
+
+POLL = 0.02  # seconds between looks at the store while long polling for other processes
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message_id: str
+    md5_body: str
+    md5_attributes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    message_id: str
+    receipt_handle: str
+    body: str
+    md5_body: str
+    attributes: dict[str, dict[str, Any]]
+    md5_attributes: str | None
+    sent_at: float
+    receive_count: int
+    first_receive_at: float
+    dead_letter_source: str | None  # ARN of the queue it was dead-lettered from
+
+
+class Queues:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.now = clock
+        self._arrived = threading.Condition()
+
+    # -- queues --------------------------------------------------------------------------
+    def get(self, ref: str) -> Queue:
+        with self.db.transaction(write=False) as tx:
+            return find(tx, ref)
+
+    def find(self, tx: Transaction, ref: str) -> Queue:
+        """The queue ``ref`` names, looked up inside the caller's transaction."""
+        return find(tx, ref)
+
+    def tag(self, ref: str, add: dict[str, str], remove: list[str]) -> None:
+        with self.db.transaction() as tx:
+            queue = find(tx, ref)
+            tags = {k: v for k, v in {**queue.tags, **add}.items() if k not in remove}
+            tx.execute("update_queue_tags", (orjson.dumps(tags).decode(), queue.id))
+
+    def create(
+        self,
+        name: str,
+        attributes: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> Queue:
+        """Create ``name``; with the same attributes as an existing queue, return that one."""
+        if not names.valid_name(name):
+            raise invalid(
+                "Can only include alphanumeric characters, hyphens, or underscores. "
+                "1 to 80 in length"
+            )
+        wanted = {**qa.defaults(), **qa.validated(attributes or {})}
+        now = self.now()
+        with self.db.transaction() as tx:
+            self._check_dead_letter_target(tx, name, wanted)
+            row = tx.fetchone(
+                "insert_queue",
+                (name, orjson.dumps(wanted).decode(), orjson.dumps(tags or {}).decode(), now, now),
+            )
+            existing = find(tx, name)
+        differing = [k for k, v in wanted.items() if existing.attributes.get(k) != v]
+        if row is None and differing:
+            raise QueueError(
+                "QueueNameExists",
+                "A queue already exists with the same name and a different value for "
+                f"attribute(s) {', '.join(differing)}",
+            )
+        return existing
+
+    def delete(self, ref: str) -> None:
+        with self.db.transaction() as tx:
+            queue = find(tx, ref)
+            tx.execute("delete_queue_messages", (queue.id,))
+            tx.execute("delete_queue", (queue.id,))
+
+    def set_attributes(self, ref: str, attributes: dict[str, Any]) -> None:
+        changes = qa.validated(attributes)
+        with self.db.transaction() as tx:
+            queue = find(tx, ref)
+            merged = {**queue.attributes, **changes}
+            for cleared in ("RedrivePolicy", "RedriveAllowPolicy"):
+                if merged.get(cleared) == "":
+                    del merged[cleared]
+            self._check_dead_letter_target(tx, queue.name, merged)
+            tx.execute(
+                "update_queue_attributes", (orjson.dumps(merged).decode(), self.now(), queue.id)
+            )
+
+    def _check_dead_letter_target(self, tx: Transaction, name: str, attrs: dict[str, str]) -> None:
+        redrive = qa.redrive_policy(attrs.get("RedrivePolicy"))
+        if redrive is None:
+            return
+        row = tx.fetchone("get_queue", (redrive.dead_letter_queue,))
+        if row is None:
+            raise QueueError(
+                "InvalidAttributeValue",
+                "Value for parameter RedrivePolicy is invalid. Reason: Dead-letter target "
+                "does not exist.",
+            )
+        if not qa.allows_source(from_row(row).attributes, name):
+            raise QueueError(
+                "InvalidAttributeValue",
+                "Value for parameter RedrivePolicy is invalid. Reason: the dead-letter "
+                "queue's RedriveAllowPolicy does not allow this queue as a source.",
+            )
+
+    def queue_names(self, prefix: str = "", limit: int = 1000, after: str = "") -> list[str]:
+        with self.db.transaction(write=False) as tx:
+            rows = tx.fetch("list_queues", (prefix, after, limit))
+        return [r[0] for r in rows if r[0].startswith(prefix)]
+
+    def counts(self, queue: Queue) -> dict[str, Any]:
+        """Visible, in-flight and delayed message counts, and the oldest sent time."""
+        now = self.now()
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("queue_counts", (now, now, now, queue.id, now))
+        assert row is not None
+        visible, in_flight, delayed, oldest = row
+        return {"visible": visible, "in_flight": in_flight, "delayed": delayed, "oldest": oldest}
+
+    def purge(self, ref: str) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("purge_queue", (find(tx, ref).id,))
+
+    # -- sending -------------------------------------------------------------------------
+    def send(
+        self,
+        tx: Transaction,
+        queue: Queue,
+        body: Any,
+        attributes: Any = None,
+        delay: int | None = None,
+    ) -> Sent:
+        """Store one message inside ``tx``; raises QueueError for a message SQS refuses."""
+        body = qa.check_body(body)
+        attrs = qa.check_message_attributes(attributes)
+        limit = queue.number("MaximumMessageSize")
+        if qa.message_size(body, attrs) > limit:
+            raise invalid(
+                f"One or more parameters are invalid. Reason: Message must be shorter than "
+                f"{limit} bytes."
+            )
+        if delay is None:
+            delay = queue.number("DelaySeconds")
+        elif not isinstance(delay, int) or not 0 <= delay <= 900:
+            raise invalid(
+                f"Value {delay} for parameter DelaySeconds is invalid. Reason: must be "
+                f"between 0 and 900."
+            )
+        now = self.now()
+        sent = Sent(
+            str(uuid.uuid4()), md5_of_body(body), md5_of_attributes(attrs) if attrs else None
+        )
+        tx.execute(
+            "insert_message",
+            (
+                queue.id,
+                sent.message_id,
+                body,
+                _stored(attrs),
+                sent.md5_body,
+                sent.md5_attributes,
+                now,
+                now + queue.number("MessageRetentionPeriod"),
+                now + delay,
+            ),
+        )
+        self.notify()
+        return sent
+
+    def notify(self) -> None:
+        """Wake receivers in this process that are long polling."""
+        with self._arrived:
+            self._arrived.notify_all()
+
+    # -- receiving -----------------------------------------------------------------------
+    def receive(
+        self,
+        ref: str,
+        max_messages: int = 1,
+        visibility_timeout: int | None = None,
+        wait_seconds: int | None = None,
+    ) -> list[Received]:
+        """Up to ``max_messages`` visible messages, waiting up to ``wait_seconds`` for the
+        first to arrive (long polling)."""
+        if not isinstance(max_messages, int) or not 1 <= max_messages <= 10:
+            raise invalid(
+                f"Value {max_messages} for parameter MaxNumberOfMessages is invalid. "
+                f"Reason: Must be between 1 and 10, if provided."
+            )
+        _in_range("VisibilityTimeout", visibility_timeout, 43_200)
+        _in_range("WaitTimeSeconds", wait_seconds, 20)
+        queue = self.get(ref)
+        if wait_seconds is None:
+            wait_seconds = queue.number("ReceiveMessageWaitTimeSeconds")
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            got = self._receive_now(queue, max_messages, visibility_timeout)
+            remaining = deadline - time.monotonic()
+            if got or remaining <= 0:
+                return got
+            with self._arrived:
+                self._arrived.wait(min(POLL, remaining))
+
+    def _receive_now(self, queue: Queue, limit: int, timeout: int | None) -> list[Received]:
+        now = self.now()
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("next_visible", (queue.id,))
+        if row is None or row[0] is None or row[0] > now:
+            return []  # nothing visible: no need for the write lock
+        if timeout is None:
+            timeout = queue.number("VisibilityTimeout")
+        redrive = queue.redrive
+        out: list[Received] = []
+        with self.db.transaction() as tx:
+            tx.execute("expire_messages", (queue.id, now))
+            dead_letter = find_optional(tx, redrive.dead_letter_queue) if redrive else None
+            seen: set[int] = set()  # with a zero timeout a received message stays visible
+            while len(out) < limit:
+                rows = tx.fetch("ready_messages", (queue.id, now, limit - len(out) + len(seen)))
+                rows = [r for r in rows if r[0] not in seen]
+                if not rows:
+                    break
+                for rid, mid, body, attrs, md5b, md5a, sent_at, count, first, source in rows:
+                    seen.add(rid)
+                    if len(out) == limit:
+                        break
+                    if redrive and dead_letter and count >= redrive.max_receive_count:
+                        tx.execute(
+                            "dead_letter",
+                            (
+                                dead_letter.id,
+                                queue.id,
+                                dead_letter.number("MessageRetentionPeriod"),
+                                now,
+                                rid,
+                            ),
+                        )
+                        continue
+                    handle, nonce = new_receipt(queue.id, rid)
+                    tx.execute("mark_received", (nonce, now + timeout, now, rid))
+                    out.append(
+                        Received(
+                            mid,
+                            handle,
+                            body,
+                            md5b,
+                            orjson.loads(attrs) if attrs else {},
+                            md5a,
+                            sent_at,
+                            count + 1,
+                            first if first is not None else now,
+                            _arn_of(tx, source),
+                        )
+                    )
+        return out
+
+    def delete_message(self, ref: str, handle: str) -> None:
+        """Delete the message ``handle`` was given for. A handle from an earlier receive
+        than the latest deletes nothing (the message is someone else's now); deleting a
+        message that is already gone succeeds, as in SQS."""
+        qid, rid, nonce = parse_receipt(handle)
+        with self.db.transaction() as tx:
+            queue = find(tx, ref)
+            if qid != queue.id:
+                raise _foreign(handle)
+            tx.execute("delete_message", (rid, queue.id, nonce))
+
+    def change_visibility(self, ref: str, handle: str, timeout: int) -> None:
+        _in_range("VisibilityTimeout", timeout, 43_200, required=True)
+        qid, rid, nonce = parse_receipt(handle)
+        now = self.now()
+        with self.db.transaction() as tx:
+            queue = find(tx, ref)
+            if qid != queue.id:
+                raise _foreign(handle)
+            if not tx.execute("change_visibility", (now + timeout, rid, queue.id, nonce, now, now)):
+                raise QueueError(
+                    "MessageNotInflight",
+                    "The message referred to isn't in flight (or the receipt handle is no "
+                    "longer its latest).",
+                )
+        if timeout == 0:
+            self.notify()
+
+
+def find_optional(tx: Transaction, name: str) -> Queue | None:
+    try:
+        return find(tx, name)
+    except QueueError:
+        return None
+
+
+def _arn_of(tx: Transaction, queue_id: int | None) -> str | None:
+    if queue_id is None:
+        return None
+    row = tx.fetchone("get_queue_by_id", (queue_id,))
+    return from_row(row).arn if row else None
+
+
+def _stored(attrs: dict[str, dict[str, Any]]) -> str | None:
+    if not attrs:
+        return None
+    plain = {
+        name: (
+            {**value, "BinaryValue": _b64(value["BinaryValue"])}
+            if "BinaryValue" in value
+            else value
+        )
+        for name, value in attrs.items()
+    }
+    return orjson.dumps(plain).decode()
+
+
+def _b64(value: bytes | str) -> str:
+    return base64.b64encode(value).decode() if isinstance(value, bytes) else value
+
+
+def _in_range(name: str, value: Any, high: int, *, required: bool = False) -> None:
+    if value is None and not required:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+        raise invalid(
+            f"Value {value} for parameter {name} is invalid. Reason: must be between 0 and {high}."
+        )
+
+
+def _foreign(handle: str) -> QueueError:
+    return QueueError(
+        "ReceiptHandleIsInvalid",
+        f'The input receipt handle "{handle}" is not valid for this queue.',
+    )

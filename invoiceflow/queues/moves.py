@@ -1,0 +1,142 @@
+"""Dead-letter queue redrive: StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask.
+
+A move task is a row; workers carry it out in steps (``run_moves``), at most at the task's
+rate. Moved messages are new messages, as SQS makes them: a new message id, sent time and
+retention, receive count zero.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from invoiceflow.queues.errors import QueueError, invalid
+from invoiceflow.queues.manager import Queues
+from invoiceflow.queues.queue import Queue, find, from_row
+from invoiceflow.store import Transaction
+
+STEP = 500  # messages moved per task per step when no rate is set
+
+
+def _is_dead_letter_queue(tx: Transaction, queue: Queue) -> bool:
+    for _id, _name, attrs in tx.fetch("dead_letter_sources"):
+        redrive = from_row((_id, _name, attrs, "{}", 0.0, 0.0)).redrive
+        if redrive and redrive.dead_letter_queue == queue.name:
+            return True
+    return False
+
+
+def start(
+    queues: Queues, source_arn: str, destination_arn: str | None = None, rate: int | None = None
+) -> str:
+    if rate is not None and (not isinstance(rate, int) or not 1 <= rate <= 500):
+        raise invalid("MaxNumberOfMessagesPerSecond must be between 1 and 500.")
+    now = queues.now()
+    with queues.db.transaction() as tx:
+        source = find(tx, source_arn)
+        destination = find(tx, destination_arn) if destination_arn else None
+        if not _is_dead_letter_queue(tx, source):
+            raise invalid("Source queue must be configured as a Dead Letter Queue.")
+        if any(r[4] == "RUNNING" for r in tx.fetch("list_move_tasks", (source.id, 10))):
+            raise QueueError(
+                "UnsupportedOperation",
+                "There is already a task running. Only one active task is allowed for a "
+                "source queue at a given time.",
+            )
+        counts = tx.fetchone("queue_counts", (now, now, now, source.id, now))
+        handle = secrets.token_urlsafe(24)
+        tx.execute(
+            "insert_move_task",
+            (
+                handle,
+                source.id,
+                destination.id if destination else None,
+                rate,
+                now,
+                counts[0] if counts else 0,
+            ),
+        )
+    return handle
+
+
+def cancel(queues: Queues, handle: str) -> int:
+    with queues.db.transaction() as tx:
+        row = tx.fetchone("get_move_task", (handle,))
+        if row is None or row[2] != "RUNNING":
+            raise QueueError("ResourceNotFoundException", "The task handle is not valid.")
+        moved = next(r[7] for r in tx.fetch("list_move_tasks", (row[1], 10)) if r[0] == handle)
+        tx.execute("update_move_task", (moved, "CANCELLED", None, row[0]))
+    return int(moved)
+
+
+def listing(queues: Queues, source_arn: str, limit: int = 1) -> list[dict[str, Any]]:
+    if not isinstance(limit, int) or not 1 <= limit <= 10:
+        raise invalid("MaxResults must be between 1 and 10.")
+    with queues.db.transaction(write=False) as tx:
+        source = find(tx, source_arn)
+        rows = tx.fetch("list_move_tasks", (source.id, limit))
+        out = []
+        for handle, _src, dest, rate, status, started, to_move, moved, reason in rows:
+            entry: dict[str, Any] = {
+                "Status": status,
+                "SourceArn": source.arn,
+                "ApproximateNumberOfMessagesMoved": moved,
+                "ApproximateNumberOfMessagesToMove": to_move,
+                "StartedTimestamp": int(started * 1000),
+            }
+            if status == "RUNNING":
+                entry["TaskHandle"] = handle
+            if dest is not None:
+                row = tx.fetchone("get_queue_by_id", (dest,))
+                entry["DestinationArn"] = from_row(row).arn if row else ""
+            if rate is not None:
+                entry["MaxNumberOfMessagesPerSecond"] = rate
+            if reason:
+                entry["FailureReason"] = reason
+            out.append(entry)
+    return out
+
+
+def run_moves(queues: Queues) -> int:
+    """Carry every running move task one step further; returns how many messages moved."""
+    now = queues.now()
+    total = 0
+    with queues.db.transaction() as tx:
+        for tid, _handle, source_id, dest_id, rate, started, _to_move, moved in tx.fetch(
+            "running_move_tasks"
+        ):
+            allowed = STEP if rate is None else max(0, int((now - started) * rate) - moved)
+            rows = tx.fetch("movable_messages", (source_id, now, now, allowed)) if allowed else []
+            failure = None
+            for rid, *_rest, origin in rows:
+                target = _target(tx, dest_id if dest_id is not None else origin)
+                if target is None:
+                    failure = "The destination queue of a message does not exist."
+                    break
+                tx.execute(
+                    "move_message",
+                    (
+                        target.id,
+                        str(uuid.uuid4()),
+                        now,
+                        now + target.number("MessageRetentionPeriod"),
+                        now,
+                        rid,
+                    ),
+                )
+                moved += 1
+                total += 1
+            left = tx.fetch("movable_messages", (source_id, now, now, 1))
+            status = "FAILED" if failure else ("RUNNING" if left else "COMPLETED")
+            tx.execute("update_move_task", (moved, status, failure, tid))
+    if total:
+        queues.notify()
+    return total
+
+
+def _target(tx: Transaction, queue_id: int | None) -> Queue | None:
+    if queue_id is None:
+        return None
+    row = tx.fetchone("get_queue_by_id", (queue_id,))
+    return from_row(row) if row else None

@@ -1,0 +1,33 @@
+"""Queue URLs and ARNs in AWS's forms; any of them, or the bare name, names a queue."""
+
+from __future__ import annotations
+
+import re
+
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_URL = re.compile(r"^https?://[^/]+/(\d{12}|queue)/([^/?#]+)/?$")
+_ARN = re.compile(r"^arn:aws[\w-]*:sqs:[^:]*:\d{12}:([^:]+)$")
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME.match(name))
+
+
+def queue_url(name: str) -> str:
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+
+
+def queue_arn(name: str) -> str:
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+
+
+def name_of(ref: str) -> str | None:
+    """The queue name in a URL, an ARN or a bare name; None if ``ref`` is none of these."""
+    for pattern in (_URL, _ARN):
+        m = pattern.match(ref)
+        if m:
+            return m.group(m.lastindex or 1)
+    return ref if _NAME.match(ref) else None

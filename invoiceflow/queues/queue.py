@@ -1,0 +1,77 @@
+"""A queue as stored: its row, its attributes, and the receipt handles it hands out."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from invoiceflow.queues import names
+from invoiceflow.queues.attributes import Redrive, redrive_policy
+from invoiceflow.queues.errors import QueueError
+from invoiceflow.store import Transaction
+
+QUEUE_DOES_NOT_EXIST = "QueueDoesNotExist"
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    id: int
+    name: str
+    attributes: dict[str, str]
+    tags: dict[str, str]
+    created: float
+    modified: float
+
+    @property
+    def url(self) -> str:
+        return names.queue_url(self.name)
+
+    @property
+    def arn(self) -> str:
+        return names.queue_arn(self.name)
+
+    def number(self, attribute: str) -> int:
+        return int(self.attributes[attribute])
+
+    @property
+    def redrive(self) -> Redrive | None:
+        return redrive_policy(self.attributes.get("RedrivePolicy"))
+
+
+def from_row(row: tuple[Any, ...]) -> Queue:
+    qid, name, attributes, tags, created, modified = row
+    return Queue(qid, name, orjson.loads(attributes), orjson.loads(tags), created, modified)
+
+
+def find(tx: Transaction, ref: str) -> Queue:
+    """The queue a URL, ARN or name refers to; QueueDoesNotExist otherwise."""
+    name = names.name_of(ref) if isinstance(ref, str) else None
+    row = tx.fetchone("get_queue", (name,)) if name else None
+    if row is None:
+        raise QueueError(QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.")
+    return from_row(row)
+
+
+def new_receipt(queue_id: int, row_id: int) -> tuple[str, str]:
+    """A fresh (receipt handle, nonce): the nonce is stored, the handle given out."""
+    nonce = secrets.token_urlsafe(12)
+    handle = base64.urlsafe_b64encode(f"{queue_id}.{row_id}.{nonce}".encode()).decode()
+    return handle, nonce
+
+
+def parse_receipt(handle: Any) -> tuple[int, int, str]:
+    """(queue id, message row id, nonce) of a receipt handle; ReceiptHandleIsInvalid if it
+    is not one of ours."""
+    try:
+        qid, rid, nonce = base64.urlsafe_b64decode(str(handle).encode()).decode().split(".", 2)
+        return int(qid), int(rid), nonce
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise QueueError(
+            "ReceiptHandleIsInvalid",
+            f'The input receipt handle "{handle}" is not a valid receipt handle.',
+        ) from None

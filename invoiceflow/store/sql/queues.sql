@@ -1,0 +1,109 @@
+-- name: insert_queue
+INSERT INTO queues (name, attributes, tags, created, modified) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (name) DO NOTHING
+RETURNING id
+
+-- name: get_queue
+SELECT id, name, attributes, tags, created, modified FROM queues WHERE name = ?
+
+-- name: get_queue_by_id
+SELECT id, name, attributes, tags, created, modified FROM queues WHERE id = ?
+
+-- name: list_queues
+SELECT name FROM queues WHERE name >= ? AND name > ? ORDER BY name LIMIT ?
+
+-- name: update_queue_attributes
+UPDATE queues SET attributes = ?, modified = ? WHERE id = ?
+
+-- name: update_queue_tags
+UPDATE queues SET tags = ? WHERE id = ?
+
+-- name: delete_queue
+DELETE FROM queues WHERE id = ?
+
+-- name: delete_queue_messages
+DELETE FROM messages WHERE queue_id = ?
+
+-- name: insert_message
+INSERT INTO messages
+    (queue_id, message_id, body, attributes, md5_body, md5_attributes, sent_at, expires_at,
+     visible_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: expire_messages
+DELETE FROM messages WHERE queue_id = ? AND expires_at <= ?
+
+-- name: ready_messages
+SELECT id, message_id, body, attributes, md5_body, md5_attributes, sent_at, receive_count,
+       first_receive_at, source_queue_id
+FROM messages WHERE queue_id = ? AND visible_at <= ?
+ORDER BY visible_at, id LIMIT ?
+
+-- name: mark_received
+UPDATE messages
+SET receive_count = receive_count + 1, receipt = ?, visible_at = ?,
+    first_receive_at = COALESCE(first_receive_at, ?)
+WHERE id = ?
+
+-- name: dead_letter
+UPDATE messages
+SET queue_id = ?, source_queue_id = ?, expires_at = sent_at + ?, visible_at = ?, receipt = NULL
+WHERE id = ?
+
+-- name: delete_message
+DELETE FROM messages WHERE id = ? AND queue_id = ? AND receipt = ?
+
+-- name: change_visibility
+UPDATE messages SET visible_at = ?
+WHERE id = ? AND queue_id = ? AND receipt = ? AND visible_at > ? AND expires_at > ?
+
+-- name: message_exists
+SELECT 1 FROM messages WHERE id = ? AND queue_id = ?
+
+-- name: purge_queue
+DELETE FROM messages WHERE queue_id = ?
+
+-- name: queue_counts
+SELECT
+    COALESCE(SUM(CASE WHEN visible_at <= ? THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN visible_at > ? AND receive_count > 0 THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN visible_at > ? AND receive_count = 0 THEN 1 ELSE 0 END), 0),
+    MIN(sent_at)
+FROM messages WHERE queue_id = ? AND expires_at > ?
+
+-- name: next_visible
+SELECT MIN(visible_at) FROM messages WHERE queue_id = ?
+
+-- name: dead_letter_sources
+SELECT id, name, attributes FROM queues ORDER BY name
+
+-- name: insert_move_task
+INSERT INTO message_move_tasks
+    (handle, source_queue_id, destination_queue_id, rate, status, started, to_move)
+VALUES (?, ?, ?, ?, 'RUNNING', ?, ?)
+
+-- name: list_move_tasks
+SELECT handle, source_queue_id, destination_queue_id, rate, status, started, to_move, moved,
+       failure_reason
+FROM message_move_tasks WHERE source_queue_id = ? ORDER BY started DESC, id DESC LIMIT ?
+
+-- name: running_move_tasks
+SELECT id, handle, source_queue_id, destination_queue_id, rate, started, to_move, moved
+FROM message_move_tasks WHERE status = 'RUNNING'
+
+-- name: get_move_task
+SELECT id, source_queue_id, status FROM message_move_tasks WHERE handle = ?
+
+-- name: update_move_task
+UPDATE message_move_tasks SET moved = ?, status = ?, failure_reason = ? WHERE id = ?
+
+-- name: movable_messages
+SELECT id, body, attributes, md5_body, md5_attributes, source_queue_id
+FROM messages WHERE queue_id = ? AND visible_at <= ? AND expires_at > ?
+ORDER BY sent_at, id LIMIT ?
+
+-- name: move_message
+UPDATE messages
+SET queue_id = ?, message_id = ?, sent_at = ?, expires_at = ?, visible_at = ?,
+    receive_count = 0, first_receive_at = NULL, receipt = NULL, source_queue_id = NULL
+WHERE id = ?

@@ -1,0 +1,220 @@
+"""The boto3-shaped SQS client: shapes, limits and error codes."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from invoiceflow.client_errors import ClientError
+from invoiceflow.queues import Queues, SQSClient
+from invoiceflow.store import open_database
+
+
+@pytest.fixture
+def sqs() -> Iterator[SQSClient]:
+    db = open_database("sqlite://")
+    yield SQSClient(Queues(db))
+    db.close()
+
+
+def code(err: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(err.value.response["Error"]["Code"])
+
+
+def test_digests_match_what_sqs_returns(sqs: SQSClient) -> None:
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sent = sqs.send_message(
+        QueueUrl=url,
+        MessageBody="My Message",
+        MessageAttributes={"Attr1": {"DataType": "String", "StringValue": "Attr1"}},
+    )
+    assert sent["MD5OfMessageBody"] == "069840f6917e85a02167febb964f0041"
+    assert sent["MD5OfMessageAttributes"] == "90f34a800b9d242c1b32320e4a3ed630"
+
+
+def test_urls_arns_and_names_name_the_same_queue(sqs: SQSClient) -> None:
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    assert url == "https://sqs.us-east-1.amazonaws.com/000000000000/orders"
+    for ref in (url, "arn:aws:sqs:us-east-1:000000000000:orders", "orders"):
+        sqs.send_message(QueueUrl=ref, MessageBody=ref)
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == "3"
+    assert attrs["QueueArn"] == "arn:aws:sqs:us-east-1:000000000000:orders"
+    assert sqs.get_queue_url(QueueName="orders")["QueueUrl"] == url
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.send_message(QueueUrl=url.replace("orders", "missing"), MessageBody="x")
+
+
+def test_creating_again_returns_the_queue_unless_attributes_differ(sqs: SQSClient) -> None:
+    first = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "10"})
+    assert sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "10"}) == first
+    with pytest.raises(ClientError) as err:
+        sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "11"})
+    assert code(err) == "QueueNameExists"
+    for attrs, expected in [
+        ({"VisibilityTimeout": "43201"}, "InvalidAttributeValue"),
+        ({"Colour": "blue"}, "InvalidAttributeName"),
+        ({"RedrivePolicy": '{"maxReceiveCount": 3}'}, "InvalidAttributeValue"),
+        ({"FifoQueue": "true"}, "InvalidAttributeName"),
+    ]:
+        with pytest.raises(ClientError) as err:
+            sqs.create_queue(QueueName="other", Attributes=attrs)
+        assert code(err) == expected, attrs
+
+
+def test_message_size_limit_counts_body_and_attributes(sqs: SQSClient) -> None:
+    url = sqs.create_queue(QueueName="q", Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x" * 1024)
+    with pytest.raises(ClientError) as err:
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody="x" * 1000,
+            MessageAttributes={"n": {"DataType": "String", "StringValue": "y" * 30}},
+        )
+    assert code(err) == "InvalidParameterValue"
+    assert "shorter than 1024 bytes" in err.value.response["Error"]["Message"]
+    big = sqs.create_queue(QueueName="big")["QueueUrl"]
+    sqs.send_message(QueueUrl=big, MessageBody="x" * 1_048_576)
+    with pytest.raises(ClientError):
+        sqs.send_message(QueueUrl=big, MessageBody="x" * 1_048_577)
+    with pytest.raises(ClientError) as err:
+        sqs.send_message(QueueUrl=big, MessageBody="bad \x00 char")
+    assert code(err) == "InvalidMessageContents"
+
+
+def test_batches_report_each_entry_and_refuse_bad_batches(sqs: SQSClient) -> None:
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    out = sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "a", "MessageBody": "one"},
+            {"Id": "b", "MessageBody": "two", "DelaySeconds": 901},
+        ],
+    )
+    assert [e["Id"] for e in out["Successful"]] == ["a"]
+    assert out["Failed"][0]["Id"] == "b" and out["Failed"][0]["SenderFault"] is True
+    for entries, expected in [
+        ([], "EmptyBatchRequest"),
+        ([{"Id": str(i), "MessageBody": "x"} for i in range(11)], "TooManyEntriesInBatchRequest"),
+        (
+            [{"Id": "x", "MessageBody": "1"}, {"Id": "x", "MessageBody": "2"}],
+            "BatchEntryIdsNotDistinct",
+        ),
+        ([{"Id": "no spaces", "MessageBody": "1"}], "InvalidBatchEntryId"),
+        ([{"Id": str(i), "MessageBody": "x" * 200_000} for i in range(6)], "BatchRequestTooLong"),
+    ]:
+        with pytest.raises(ClientError) as err:
+            sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        assert code(err) == expected
+    [msg] = sqs.receive_message(QueueUrl=url)["Messages"]
+    deleted = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "ok", "ReceiptHandle": msg["ReceiptHandle"]},
+            {"Id": "bad", "ReceiptHandle": "%%%"},
+        ],
+    )
+    assert [e["Id"] for e in deleted["Successful"]] == ["ok"]
+    assert deleted["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
+
+
+def test_binary_attributes_and_attribute_filters(sqs: SQSClient) -> None:
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    attrs = {
+        "trace.id": {"DataType": "String", "StringValue": "t1"},
+        "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xff"},
+        "n": {"DataType": "Number.int", "StringValue": "42"},
+    }
+    sent = sqs.send_message(QueueUrl=url, MessageBody="hi", MessageAttributes=attrs)
+    [m] = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"], VisibilityTimeout=0)[
+        "Messages"
+    ]
+    assert m["MessageAttributes"] == attrs
+    assert m["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    [m] = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["trace.*"])["Messages"]
+    assert list(m["MessageAttributes"]) == ["trace.id"]
+    assert "Attributes" not in m
+    with pytest.raises(ClientError) as err:
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody="x",
+            MessageAttributes={"n": {"DataType": "Number", "StringValue": "abc"}},
+        )
+    assert code(err) == "InvalidParameterValue"
+
+
+def test_long_polling_returns_as_soon_as_a_message_arrives(sqs: SQSClient) -> None:
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    threading.Timer(0.2, lambda: sqs.send_message(QueueUrl=url, MessageBody="late")).start()
+    began = time.monotonic()
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)
+    assert got["Messages"][0]["Body"] == "late"
+    assert time.monotonic() - began < 2
+    began = time.monotonic()
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1) == {}
+    assert time.monotonic() - began >= 1
+    with pytest.raises(ClientError) as err:
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
+    assert code(err) == "InvalidParameterValue"
+
+
+def test_receipt_handles_are_checked(sqs: SQSClient) -> None:
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    other = sqs.create_queue(QueueName="other")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    [m] = sqs.receive_message(QueueUrl=url)["Messages"]
+    for bad in ("garbage", m["ReceiptHandle"]):
+        with pytest.raises(ClientError) as err:
+            sqs.delete_message(QueueUrl=other if bad != "garbage" else url, ReceiptHandle=bad)
+        assert code(err) == "ReceiptHandleIsInvalid"
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+    )
+    with pytest.raises(ClientError) as err:  # visible again: no longer in flight
+        sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=5
+        )
+    assert code(err) == "MessageNotInflight"
+
+
+def test_redrive_allow_policy_and_dead_letter_sources(sqs: SQSClient) -> None:
+    dlq = sqs.create_queue(
+        QueueName="dlq",
+        Attributes={
+            "RedriveAllowPolicy": json.dumps(
+                {
+                    "redrivePermission": "byQueue",
+                    "sourceQueueArns": ["arn:aws:sqs:us-east-1:000000000000:allowed"],
+                }
+            )
+        },
+    )["QueueUrl"]
+    policy = json.dumps(
+        {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:dlq", "maxReceiveCount": 3}
+    )
+    sqs.create_queue(QueueName="allowed", Attributes={"RedrivePolicy": policy})
+    with pytest.raises(ClientError) as err:
+        sqs.create_queue(QueueName="denied", Attributes={"RedrivePolicy": policy})
+    assert code(err) == "InvalidAttributeValue"
+    assert sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"] == [
+        "https://sqs.us-east-1.amazonaws.com/000000000000/allowed"
+    ]
+    with pytest.raises(ClientError) as err:
+        sqs.start_message_move_task(SourceArn="arn:aws:sqs:us-east-1:000000000000:allowed")
+    assert code(err) == "InvalidParameterValue"
+
+
+def test_queue_listing_tags_and_deletion(sqs: SQSClient) -> None:
+    for name in ("a-1", "a-2", "b-1"):
+        sqs.create_queue(QueueName=name, tags={"team": "ap"})
+    page = sqs.list_queues(QueueNamePrefix="a-", MaxResults=1)
+    assert page["QueueUrls"] == ["https://sqs.us-east-1.amazonaws.com/000000000000/a-1"]
+    rest = sqs.list_queues(QueueNamePrefix="a-", MaxResults=1, NextToken=page["NextToken"])
+    assert rest["QueueUrls"][0].endswith("/a-2") and "NextToken" not in rest
+    sqs.tag_queue(QueueUrl="b-1", Tags={"env": "dev"})
+    sqs.untag_queue(QueueUrl="b-1", TagKeys=["team"])
+    assert sqs.list_queue_tags(QueueUrl="b-1")["Tags"] == {"env": "dev"}
+    sqs.delete_queue(QueueUrl="b-1")
+    assert len(sqs.list_queues()["QueueUrls"]) == 2
