@@ -199,11 +199,14 @@ def worker_cmd(
         float, typer.Option(help="Seconds until a dead worker's work is taken over.")
     ] = LEASE,
 ) -> None:
-    """Advance executions, fire timers and run handlers until stopped (SIGINT/SIGTERM)."""
-    from invoiceflow.engine.worker import Worker
+    """Advance executions, fire timers, run handlers and feed queues to their handlers
+    until stopped (SIGINT/SIGTERM)."""
+    from invoiceflow.functions.worker import full_worker
 
     _import(handlers)
-    worker = Worker(_engine(database_url).runtime, batch=batch, name=name, lease=lease)
+    worker = full_worker(
+        _engine(database_url).runtime, default_registry(), batch=batch, name=name, lease=lease
+    )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: worker.stop())
     worker.run()

@@ -1,8 +1,8 @@
 """Service integrations other than Lambda: work a Task hands to another service, written in
 the same transaction as the transition that asks for it.
 
-Each integration is a callable (runtime, tx, execution id, execution ARN, invoke, now). The
-queues layer adds ``sqs``; the engine itself provides ``states`` (nested executions).
+Each integration is a callable (runtime, tx, execution id, execution ARN, invoke, now):
+``states`` starts nested executions, ``sqs`` sends to the queues on the same store.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from invoiceflow.engine.commands import Invoke
 from invoiceflow.engine.executions import ExecutionAlreadyExists, InvalidName, create_execution
-from invoiceflow.engine.resources import REQUEST_RESPONSE
+from invoiceflow.engine.resources import REQUEST_RESPONSE, TOKEN
 from invoiceflow.engine.values import dumps
+from invoiceflow.queues import QueueError
 from invoiceflow.store import Transaction
 
 if TYPE_CHECKING:
@@ -71,5 +72,34 @@ def start_execution(
         )
 
 
+def send_message(
+    runtime: Runtime, tx: Transaction, execution_id: int, arn: str, cmd: Invoke, now: float
+) -> None:
+    """``sqs:sendMessage``: the message is stored in the transition's own transaction; with
+    ``.waitForTaskToken`` the task then waits for its token to come back."""
+    params: dict[str, Any] = cmd.payload if isinstance(cmd.payload, dict) else {}
+    body = params.get("MessageBody")
+    if body is not None and not isinstance(body, str):
+        body = dumps(body)
+    try:
+        queue = runtime.queues.find(tx, str(params.get("QueueUrl", "")))
+        sent = runtime.queues.send(
+            tx, queue, body, params.get("MessageAttributes"), params.get("DelaySeconds")
+        )
+    except QueueError as exc:
+        event = {"ok": False, "error": f"SQS.{exc.code}Exception", "cause": exc.message}
+        runtime.post(tx, execution_id, {"t": "result", "task": cmd.task_id, **event}, now)
+        return
+    output: dict[str, Any] = {"MD5OfMessageBody": sent.md5_body, "MessageId": sent.message_id}
+    if sent.md5_attributes:
+        output["MD5OfMessageAttributes"] = sent.md5_attributes
+    output["SdkHttpMetadata"] = {"HttpStatusCode": 200}
+    output["SdkResponseMetadata"] = {"RequestId": sent.message_id}
+    kind = "submitted" if cmd.resource.pattern == TOKEN else "result"
+    runtime.post(
+        tx, execution_id, {"t": kind, "task": cmd.task_id, "ok": True, "output": output}, now
+    )
+
+
 def builtin_integrations() -> dict[str, Integration]:
-    return {"states": start_execution}
+    return {"states": start_execution, "sqs": send_message}

@@ -27,6 +27,7 @@ from invoiceflow.engine.handlers import run as run_handler
 from invoiceflow.engine.integrations import Integration, builtin_integrations
 from invoiceflow.engine.resources import parse_resource
 from invoiceflow.engine.values import dumps, loads
+from invoiceflow.queues import Queues
 from invoiceflow.store import Database, Transaction
 
 INLINE_BUDGET = 0.2  # seconds of a round that may go to handlers before they are deferred
@@ -81,6 +82,7 @@ class Runtime:
         self.invoker = invoker
         self.clock = clock or Clock()
         self.region = region
+        self.queues = Queues(db, self.clock.now)
         self.integrations = builtin_integrations()
         self.integrations.update(integrations or {})
         # Set when this process commits work for its own workers, so they need not wait

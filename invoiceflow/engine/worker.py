@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Callable, Sequence
 
 from invoiceflow.engine.runtime import LEASE, Runtime
 
@@ -31,8 +32,12 @@ class Worker:
         batch: int = 100,
         name: str | None = None,
         lease: float = LEASE,
+        chores: Sequence[Callable[[], int]] = (),
     ) -> None:
+        """``chores`` are further work this worker does on every pass (feeding queues to
+        handlers, moving dead letters); each returns how much it found."""
         self.runtime = runtime
+        self.chores = chores
         self.batch = batch
         self.owner = name or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.lease = lease
@@ -41,8 +46,12 @@ class Worker:
     def run_once(self) -> int:
         """One pass: returns how much work it found."""
         runtime = self.runtime
-        claimed = runtime.run_round(self.owner, self.batch, self.lease)
-        return claimed + runtime.run_tasks(self.owner, lease=self.lease)
+        found = 0
+        due = runtime.next_due()
+        if due is not None and due <= runtime.clock.now():
+            found += runtime.run_round(self.owner, self.batch, self.lease)
+            found += runtime.run_tasks(self.owner, lease=self.lease)
+        return found + sum(chore() for chore in self.chores)
 
     def run(self) -> None:
         """Work until ``stop``; on the way out, hand back whatever is still leased."""
@@ -66,9 +75,9 @@ class Worker:
             if due is not None and due <= now:
                 return
             delay = POLL if due is None else min(POLL, due - now)
-            if runtime.work_added.wait(delay):
+            if runtime.work_added.wait(delay) or self.chores:
                 runtime.work_added.clear()
-                return
+                return  # chores have no due time to ask for: look again after a poll
 
     def _renew(self) -> None:
         while not self.stopping.wait(self.lease / 3):

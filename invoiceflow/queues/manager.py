@@ -301,6 +301,16 @@ class Queues:
                 raise _foreign(handle)
             tx.execute("delete_message", (rid, queue.id, nonce))
 
+    def delete_messages(self, ref: str, handles: list[str]) -> None:
+        """Delete several received messages in one transaction (see ``delete_message``)."""
+        parsed = [parse_receipt(h) for h in handles]
+        with self.db.transaction() as tx:
+            queue = find(tx, ref)
+            for (qid, rid, nonce), handle in zip(parsed, handles, strict=True):
+                if qid != queue.id:
+                    raise _foreign(handle)
+                tx.execute("delete_message", (rid, queue.id, nonce))
+
     def change_visibility(self, ref: str, handle: str, timeout: int) -> None:
         _in_range("VisibilityTimeout", timeout, 43_200, required=True)
         qid, rid, nonce = parse_receipt(handle)

@@ -100,6 +100,9 @@ def listing(queues: Queues, source_arn: str, limit: int = 1) -> list[dict[str, A
 
 def run_moves(queues: Queues) -> int:
     """Carry every running move task one step further; returns how many messages moved."""
+    with queues.db.transaction(write=False) as tx:
+        if not tx.fetch("running_move_tasks"):
+            return 0  # the usual case: no write lock taken
     now = queues.now()
     total = 0
     with queues.db.transaction() as tx:

@@ -8,8 +8,10 @@ REGION = "us-east-1"
 ACCOUNT = "000000000000"
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-_URL = re.compile(r"^https?://[^/]+/(\d{12}|queue)/([^/?#]+)/?$")
-_ARN = re.compile(r"^arn:aws[\w-]*:sqs:[^:]*:\d{12}:([^:]+)$")
+# The account segment is not checked: one store is one account, and definitions written for
+# AWS often carry placeholders such as <aws_account_id> there.
+_URL = re.compile(r"^https?://[^/]+/[^/]+/([^/?#]+)/?$")
+_ARN = re.compile(r"^arn:aws[\w-]*:sqs:[^:]*:[^:]*:([^:]+)$")
 
 
 def valid_name(name: str) -> bool:
@@ -29,5 +31,5 @@ def name_of(ref: str) -> str | None:
     for pattern in (_URL, _ARN):
         m = pattern.match(ref)
         if m:
-            return m.group(m.lastindex or 1)
+            return m.group(1)
     return ref if _NAME.match(ref) else None

@@ -1,0 +1,117 @@
+"""A Lambda client with boto3's names for what invoiceflow's function layer offers: event
+source mappings from queues, and invoking a registered handler."""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import orjson
+
+from invoiceflow.client_errors import ClientError, Exceptions
+from invoiceflow.functions.mappings import REPORT_FAILURES, MappingError, Mappings
+from invoiceflow.functions.registry import Registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _operation(name: str) -> Callable[[F], F]:
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except MappingError as exc:
+                raise ClientError(exc.code, exc.message, name) from None
+
+        return call  # type: ignore[return-value]
+
+    return wrap
+
+
+class LambdaClient:
+    exceptions = Exceptions()
+
+    def __init__(self, mappings: Mappings, registry: Registry) -> None:
+        self.mappings = mappings
+        self.registry = registry
+
+    @_operation("CreateEventSourceMapping")
+    def create_event_source_mapping(
+        self,
+        EventSourceArn: str,
+        FunctionName: str,
+        BatchSize: int = 10,
+        MaximumBatchingWindowInSeconds: int = 0,
+        ScalingConfig: dict[str, Any] | None = None,
+        FunctionResponseTypes: list[str] | None = None,
+        Enabled: bool = True,
+        **_: Any,
+    ) -> dict[str, Any]:
+        m = self.mappings.create(
+            EventSourceArn,
+            FunctionName,
+            batch_size=BatchSize,
+            batch_window=MaximumBatchingWindowInSeconds,
+            max_concurrency=(ScalingConfig or {}).get("MaximumConcurrency"),
+            report_failures=REPORT_FAILURES in (FunctionResponseTypes or []),
+            enabled=Enabled,
+        )
+        return m.describe()
+
+    @_operation("GetEventSourceMapping")
+    def get_event_source_mapping(self, UUID: str, **_: Any) -> dict[str, Any]:
+        return self.mappings.get(UUID).describe()
+
+    @_operation("ListEventSourceMappings")
+    def list_event_source_mappings(
+        self, EventSourceArn: str | None = None, FunctionName: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        found = [
+            m.describe()
+            for m in self.mappings.all()
+            if (EventSourceArn is None or m.describe()["EventSourceArn"] == EventSourceArn)
+            and (FunctionName is None or FunctionName in (m.function, m.describe()["FunctionArn"]))
+        ]
+        return {"EventSourceMappings": found}
+
+    @_operation("UpdateEventSourceMapping")
+    def update_event_source_mapping(self, UUID: str, **params: Any) -> dict[str, Any]:
+        changes: dict[str, Any] = {}
+        if "BatchSize" in params:
+            changes["batch_size"] = params["BatchSize"]
+        if "MaximumBatchingWindowInSeconds" in params:
+            changes["batch_window"] = float(params["MaximumBatchingWindowInSeconds"])
+        if "ScalingConfig" in params:
+            changes["max_concurrency"] = (params["ScalingConfig"] or {}).get("MaximumConcurrency")
+        if "FunctionResponseTypes" in params:
+            changes["report_failures"] = REPORT_FAILURES in params["FunctionResponseTypes"]
+        if "Enabled" in params:
+            changes["enabled"] = bool(params["Enabled"])
+        return self.mappings.update(UUID, **changes).describe()
+
+    @_operation("DeleteEventSourceMapping")
+    def delete_event_source_mapping(self, UUID: str, **_: Any) -> dict[str, Any]:
+        return {**self.mappings.delete(UUID).describe(), "State": "Deleting"}
+
+    @_operation("Invoke")
+    def invoke(self, FunctionName: str, Payload: bytes | str = b"{}", **_: Any) -> dict[str, Any]:
+        """Run a registered handler now (RequestResponse); a handler error is reported as
+        Lambda reports it: FunctionError "Unhandled" and the error document as payload.
+        ``Payload`` is readable like botocore's streaming body."""
+        if not self.registry.has(FunctionName):
+            raise ClientError(
+                "ResourceNotFoundException", f"Function not found: {FunctionName}", "Invoke"
+            )
+        outcome = self.registry.invoke(
+            FunctionName, orjson.loads(Payload or b"null"), timeout=None, execution=""
+        )
+        out: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+        if outcome["ok"]:
+            out["Payload"] = io.BytesIO(orjson.dumps(outcome["output"]))
+        else:
+            out["FunctionError"] = "Unhandled"
+            out["Payload"] = io.BytesIO(outcome["cause"].encode())
+        return out

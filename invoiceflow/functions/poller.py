@@ -1,0 +1,152 @@
+"""Feeding queues to handlers: what Lambda's SQS event source does, in a worker.
+
+For each enabled mapping whose handler this process has, a poll takes a batch (holding one
+of the mapping's concurrency slots when it has a maximum), calls the handler with the SQS
+event Lambda would send, and deletes what succeeded. A handler that raises leaves the whole
+batch to come back after its visibility timeout (and, past maxReceiveCount, to the
+dead-letter queue); with ReportBatchItemFailures only the messages it names come back.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from invoiceflow.functions.mappings import Mapping, Mappings
+from invoiceflow.functions.registry import Registry
+from invoiceflow.queues import QueueError, Queues, Received, names
+from invoiceflow.queues.client import system_attributes
+
+REFRESH = 1.0  # seconds between re-reads of the mapping table
+
+
+def record(m: Received, queue_arn: str) -> dict[str, Any]:
+    """One entry of an SQS event's ``Records``, shaped as Lambda delivers it."""
+    out: dict[str, Any] = {
+        "messageId": m.message_id,
+        "receiptHandle": m.receipt_handle,
+        "body": m.body,
+        "attributes": {
+            k: v for k, v in system_attributes(m).items() if k != "DeadLetterQueueSourceArn"
+        },
+        "messageAttributes": {
+            name: {
+                **(
+                    {"binaryValue": value["BinaryValue"]}
+                    if "BinaryValue" in value
+                    else {"stringValue": value["StringValue"]}
+                ),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in m.attributes.items()
+        },
+        "md5OfBody": m.md5_body,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": names.REGION,
+    }
+    if m.md5_attributes:
+        out["md5OfMessageAttributes"] = m.md5_attributes
+    return out
+
+
+def failed_ids(output: Any, batch: list[Received]) -> set[str] | None:
+    """The message ids a ReportBatchItemFailures response names; None when the response is
+    malformed, which (as with Lambda) fails the whole batch."""
+    if output is None or output == {}:
+        return set()
+    if not isinstance(output, dict):
+        return None
+    items = output.get("batchItemFailures")
+    if items is None:
+        return set()
+    known = {m.message_id for m in batch}
+    out: set[str] = set()
+    for item in items if isinstance(items, list) else [None]:
+        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(ident, str) or ident not in known:
+            return None
+        out.add(ident)
+    return out
+
+
+class Poller:
+    def __init__(self, mappings: Mappings, registry: Registry, owner: str) -> None:
+        self.mappings = mappings
+        self.queues: Queues = mappings.queues
+        self.registry = registry
+        self.owner = owner
+        self._cached: list[Mapping] = []
+        self._read_at = float("-inf")
+
+    def active(self) -> list[Mapping]:
+        if time.monotonic() - self._read_at > REFRESH:
+            self._cached = [
+                m for m in self.mappings.all() if m.enabled and self.registry.has(m.function)
+            ]
+            self._read_at = time.monotonic()
+        return self._cached
+
+    def poll(self) -> int:
+        """One batch per mapping that has messages; returns how many messages were handled."""
+        return sum(self.run_batch(m) for m in self.active())
+
+    def run_batch(self, mapping: Mapping) -> int:
+        try:
+            queue = self.queues.get(mapping.queue)
+        except QueueError:
+            return 0
+        timeout = queue.number("VisibilityTimeout")
+        allowed, slot = self._claim(mapping, timeout)
+        if not allowed:
+            return 0
+        try:
+            batch = self._collect(mapping)
+            if batch:
+                self._deliver(mapping, queue.arn, timeout, batch)
+            return len(batch)
+        finally:
+            if slot is not None:
+                with self.mappings.db.transaction() as tx:
+                    tx.execute("release_slot", (mapping.id, slot, self.owner))
+
+    def _claim(self, mapping: Mapping, timeout: int) -> tuple[bool, int | None]:
+        """Whether a batch may run now, and the concurrency slot it holds (None when the
+        mapping has no maximum)."""
+        if mapping.max_concurrency is None:
+            return True, None
+        now = self.queues.now()
+        with self.mappings.db.transaction() as tx:
+            row = tx.fetchone(
+                "claim_slot", (self.owner, now + timeout + 60, mapping.id, mapping.id, now)
+            )
+        return (True, int(row[0])) if row else (False, None)
+
+    def _collect(self, mapping: Mapping) -> list[Received]:
+        batch: list[Received] = []
+        deadline = time.monotonic() + mapping.batch_window
+        while len(batch) < mapping.batch_size:
+            got = self.queues.receive(
+                mapping.queue, min(10, mapping.batch_size - len(batch)), None, 0
+            )
+            batch += got
+            if not got:
+                if not batch or time.monotonic() >= deadline:
+                    break
+                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return batch
+
+    def _deliver(self, mapping: Mapping, arn: str, timeout: int, batch: list[Received]) -> None:
+        event = {"Records": [record(m, arn) for m in batch]}
+        outcome = self.registry.invoke(mapping.function, event, timeout=timeout, execution="")
+        if not outcome["ok"]:
+            return  # the whole batch comes back after its visibility timeout
+        failed: set[str] | None = set()
+        if mapping.report_failures:
+            failed = failed_ids(outcome.get("output"), batch)
+        if failed is None:
+            return
+        done = [m.receipt_handle for m in batch if m.message_id not in failed]
+        self.queues.delete_messages(mapping.queue, done)

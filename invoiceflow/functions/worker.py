@@ -1,0 +1,25 @@
+"""The complete worker: executions, timers and handler tasks (the engine's loop) plus the
+queue-fed handlers and dead-letter redrive moves, in one loop any number of processes run."""
+
+from __future__ import annotations
+
+from invoiceflow.engine.runtime import LEASE, Runtime
+from invoiceflow.engine.worker import Worker
+from invoiceflow.functions.mappings import Mappings
+from invoiceflow.functions.poller import Poller
+from invoiceflow.functions.registry import Registry
+from invoiceflow.queues.moves import run_moves
+
+
+def full_worker(
+    runtime: Runtime,
+    registry: Registry,
+    *,
+    name: str | None = None,
+    lease: float = LEASE,
+    batch: int = 100,
+) -> Worker:
+    worker = Worker(runtime, batch=batch, name=name, lease=lease)
+    poller = Poller(Mappings(runtime.db, runtime.queues, runtime.clock.now), registry, worker.owner)
+    worker.chores = (poller.poll, lambda: run_moves(runtime.queues))
+    return worker

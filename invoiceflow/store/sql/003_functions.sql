@@ -1,0 +1,25 @@
+-- Event source mappings: a queue feeding a handler in batches.
+
+CREATE TABLE event_source_mappings (
+    id               INTEGER PRIMARY KEY,
+    uuid             TEXT NOT NULL UNIQUE,
+    queue            TEXT NOT NULL,
+    function         TEXT NOT NULL,
+    batch_size       INTEGER NOT NULL,
+    batch_window     DOUBLE PRECISION NOT NULL,
+    max_concurrency  INTEGER,
+    report_failures  INTEGER NOT NULL,
+    enabled          INTEGER NOT NULL,
+    modified         DOUBLE PRECISION NOT NULL,
+    UNIQUE (queue, function)
+);
+
+-- One row per allowed concurrent batch of a mapping with a maximum concurrency; a poller
+-- holds a slot (leased, so a dead one's slot frees itself) while its batch runs.
+CREATE TABLE mapping_slots (
+    mapping_id  INTEGER NOT NULL,
+    slot        INTEGER NOT NULL,
+    owner       TEXT,
+    until       DOUBLE PRECISION,
+    PRIMARY KEY (mapping_id, slot)
+);
