@@ -222,23 +222,19 @@ class SQSClient:
                 f"Batch requests cannot be longer than {MAX_MESSAGE_SIZE} bytes. You have "
                 f"sent {total} bytes.",
             )
-        ok: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
+        messages = [
+            (e.get("MessageBody"), e.get("MessageAttributes"), e.get("DelaySeconds"))
+            for e in entries
+        ]
         with self.queues.db.transaction() as tx:
-            queue = self.queues.find(tx, QueueUrl)
-            for e in entries:
-                try:
-                    sent = self.queues.send(
-                        tx,
-                        queue,
-                        e.get("MessageBody"),
-                        e.get("MessageAttributes"),
-                        e.get("DelaySeconds"),
-                    )
-                except QueueError as exc:
-                    failed.append(_failed(e["Id"], exc))
-                    continue
-                ok.append({"Id": e["Id"], **_sent(sent)})
+            outcomes = self.queues.send_many(tx, self.queues.find(tx, QueueUrl), messages)
+        ok = []
+        failed = []
+        for e, outcome in zip(entries, outcomes, strict=True):
+            if isinstance(outcome, QueueError):
+                failed.append(_failed(e["Id"], outcome))
+            else:
+                ok.append({"Id": e["Id"], **_sent(outcome)})
         return {"Successful": ok, "Failed": failed}
 
     @_operation("ReceiveMessage")
@@ -268,11 +264,9 @@ class SQSClient:
     def delete_message_batch(
         self, QueueUrl: str, Entries: list[dict[str, Any]], **_: Any
     ) -> dict[str, Any]:
-        self.queues.get(QueueUrl)
-        return self._batch(
-            _check_batch(Entries),
-            lambda e: self.queues.delete_message(QueueUrl, e.get("ReceiptHandle", "")),
-        )
+        entries = _check_batch(Entries)
+        handles = [str(e.get("ReceiptHandle", "")) for e in entries]
+        return _outcomes(entries, self.queues.delete_messages(QueueUrl, handles))
 
     @_operation("ChangeMessageVisibility")
     def change_message_visibility(
@@ -285,27 +279,9 @@ class SQSClient:
     def change_message_visibility_batch(
         self, QueueUrl: str, Entries: list[dict[str, Any]], **_: Any
     ) -> dict[str, Any]:
-        self.queues.get(QueueUrl)
-        return self._batch(
-            _check_batch(Entries),
-            lambda e: self.queues.change_visibility(
-                QueueUrl, e.get("ReceiptHandle", ""), e.get("VisibilityTimeout", -1)
-            ),
-        )
-
-    def _batch(
-        self, entries: list[dict[str, Any]], act: Callable[[dict[str, Any]], None]
-    ) -> dict[str, Any]:
-        ok: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        for e in entries:
-            try:
-                act(e)
-            except QueueError as exc:
-                failed.append(_failed(e["Id"], exc))
-            else:
-                ok.append({"Id": e["Id"]})
-        return {"Successful": ok, "Failed": failed}
+        entries = _check_batch(Entries)
+        changes = [(str(e.get("ReceiptHandle", "")), e.get("VisibilityTimeout")) for e in entries]
+        return _outcomes(entries, self.queues.change_visibilities(QueueUrl, changes))
 
     # -- dead-letter redrive -------------------------------------------------------------
     @_operation("StartMessageMoveTask")
@@ -331,6 +307,14 @@ class SQSClient:
 
 
 _KNOWN = {"Policy", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId", *_COUNTED}
+
+
+def _outcomes(entries: list[dict[str, Any]], outcomes: list[QueueError | None]) -> dict[str, Any]:
+    ok = [{"Id": e["Id"]} for e, exc in zip(entries, outcomes, strict=True) if exc is None]
+    failed = [
+        _failed(e["Id"], exc) for e, exc in zip(entries, outcomes, strict=True) if exc is not None
+    ]
+    return {"Successful": ok, "Failed": failed}
 
 
 def _sent(sent: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -167,41 +168,68 @@ class Queues:
         delay: int | None = None,
     ) -> Sent:
         """Store one message inside ``tx``; raises QueueError for a message SQS refuses."""
-        body = qa.check_body(body)
+        [outcome] = self.send_many(tx, queue, [(body, attributes, delay)])
+        if isinstance(outcome, QueueError):
+            raise outcome
+        return outcome
+
+    def send_many(
+        self, tx: Transaction, queue: Queue, messages: list[tuple[Any, Any, int | None]]
+    ) -> list[Sent | QueueError]:
+        """Store (body, attributes, delay) messages inside ``tx`` with one statement; each
+        message's outcome, in order: what SQS would refuse is refused alone."""
+        now = self.now()
+        expires = now + queue.number("MessageRetentionPeriod")
+        out: list[Sent | QueueError] = []
+        rows = []
+        for body, attributes, delay in messages:
+            try:
+                text, attrs, wait = self._checked(queue, body, attributes, delay)
+            except QueueError as exc:
+                out.append(exc)
+                continue
+            sent = Sent(
+                str(uuid.uuid4()), md5_of_body(text), md5_of_attributes(attrs) if attrs else None
+            )
+            out.append(sent)
+            rows.append(
+                (
+                    queue.id,
+                    sent.message_id,
+                    text,
+                    _stored(attrs),
+                    sent.md5_body,
+                    sent.md5_attributes,
+                    now,
+                    expires,
+                    now + wait,
+                )
+            )
+        if rows:
+            tx.executemany("insert_message", rows)
+            self.notify()
+        return out
+
+    @staticmethod
+    def _checked(
+        queue: Queue, body: Any, attributes: Any, delay: int | None
+    ) -> tuple[str, dict[str, dict[str, Any]], int]:
+        text = qa.check_body(body)
         attrs = qa.check_message_attributes(attributes)
         limit = queue.number("MaximumMessageSize")
-        if qa.message_size(body, attrs) > limit:
+        if qa.message_size(text, attrs) > limit:
             raise invalid(
                 f"One or more parameters are invalid. Reason: Message must be shorter than "
                 f"{limit} bytes."
             )
         if delay is None:
-            delay = queue.number("DelaySeconds")
-        elif not isinstance(delay, int) or not 0 <= delay <= 900:
+            return text, attrs, queue.number("DelaySeconds")
+        if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 900:
             raise invalid(
                 f"Value {delay} for parameter DelaySeconds is invalid. Reason: must be "
                 f"between 0 and 900."
             )
-        now = self.now()
-        sent = Sent(
-            str(uuid.uuid4()), md5_of_body(body), md5_of_attributes(attrs) if attrs else None
-        )
-        tx.execute(
-            "insert_message",
-            (
-                queue.id,
-                sent.message_id,
-                body,
-                _stored(attrs),
-                sent.md5_body,
-                sent.md5_attributes,
-                now,
-                now + queue.number("MessageRetentionPeriod"),
-                now + delay,
-            ),
-        )
-        self.notify()
-        return sent
+        return text, attrs, delay
 
     def notify(self) -> None:
         """Wake receivers in this process that are long polling."""
@@ -251,6 +279,7 @@ class Queues:
             tx.execute("expire_messages", (queue.id, now))
             dead_letter = find_optional(tx, redrive.dead_letter_queue) if redrive else None
             seen: set[int] = set()  # with a zero timeout a received message stays visible
+            received: list[tuple[str, float, float, int]] = []
             while len(out) < limit:
                 rows = tx.fetch("ready_messages", (queue.id, now, limit - len(out) + len(seen)))
                 rows = [r for r in rows if r[0] not in seen]
@@ -273,7 +302,7 @@ class Queues:
                         )
                         continue
                     handle, nonce = new_receipt(queue.id, rid)
-                    tx.execute("mark_received", (nonce, now + timeout, now, rid))
+                    received.append((nonce, now + timeout, now, rid))
                     out.append(
                         Received(
                             mid,
@@ -288,45 +317,74 @@ class Queues:
                             _arn_of(tx, source),
                         )
                     )
+            if received:
+                tx.executemany("mark_received", received)
         return out
 
     def delete_message(self, ref: str, handle: str) -> None:
         """Delete the message ``handle`` was given for. A handle from an earlier receive
         than the latest deletes nothing (the message is someone else's now); deleting a
         message that is already gone succeeds, as in SQS."""
-        qid, rid, nonce = parse_receipt(handle)
-        with self.db.transaction() as tx:
-            queue = find(tx, ref)
-            if qid != queue.id:
-                raise _foreign(handle)
-            tx.execute("delete_message", (rid, queue.id, nonce))
+        _raise_first(self.delete_messages(ref, [handle]))
 
-    def delete_messages(self, ref: str, handles: list[str]) -> None:
-        """Delete several received messages in one transaction (see ``delete_message``)."""
-        parsed = [parse_receipt(h) for h in handles]
+    def delete_messages(self, ref: str, handles: list[str]) -> list[QueueError | None]:
+        """Delete several messages in one transaction; each handle's outcome, in order."""
+        rows: list[tuple[int, int, str]] = []
         with self.db.transaction() as tx:
             queue = find(tx, ref)
-            for (qid, rid, nonce), handle in zip(parsed, handles, strict=True):
-                if qid != queue.id:
-                    raise _foreign(handle)
-                tx.execute("delete_message", (rid, queue.id, nonce))
+            out = [_attempt(partial(self._to_delete, queue, h, rows)) for h in handles]
+            if rows:
+                tx.executemany("delete_message", rows)
+        return out
+
+    @staticmethod
+    def _to_delete(queue: Queue, handle: str, rows: list[tuple[int, int, str]]) -> None:
+        qid, rid, nonce = parse_receipt(handle)
+        if qid != queue.id:
+            raise _foreign(handle)
+        rows.append((rid, queue.id, nonce))
 
     def change_visibility(self, ref: str, handle: str, timeout: int) -> None:
-        _in_range("VisibilityTimeout", timeout, 43_200, required=True)
-        qid, rid, nonce = parse_receipt(handle)
+        _raise_first(self.change_visibilities(ref, [(handle, timeout)]))
+
+    def change_visibilities(
+        self, ref: str, changes: list[tuple[str, Any]]
+    ) -> list[QueueError | None]:
+        """Change several messages' visibility timeouts in one transaction; each change's
+        outcome, in order."""
         now = self.now()
         with self.db.transaction() as tx:
             queue = find(tx, ref)
-            if qid != queue.id:
-                raise _foreign(handle)
-            if not tx.execute("change_visibility", (now + timeout, rid, queue.id, nonce, now, now)):
-                raise QueueError(
-                    "MessageNotInflight",
-                    "The message referred to isn't in flight (or the receipt handle is no "
-                    "longer its latest).",
-                )
-        if timeout == 0:
+            out = [_attempt(partial(self._change, tx, queue, h, t, now)) for h, t in changes]
+        if any(t == 0 for _, t in changes):
             self.notify()
+        return out
+
+    def _change(self, tx: Transaction, queue: Queue, handle: str, timeout: Any, now: float) -> None:
+        _in_range("VisibilityTimeout", timeout, 43_200, required=True)
+        qid, rid, nonce = parse_receipt(handle)
+        if qid != queue.id:
+            raise _foreign(handle)
+        if not tx.execute("change_visibility", (now + timeout, rid, queue.id, nonce, now, now)):
+            raise QueueError(
+                "MessageNotInflight",
+                "The message referred to isn't in flight (or the receipt handle is no "
+                "longer its latest).",
+            )
+
+
+def _attempt(action: Callable[[], None]) -> QueueError | None:
+    try:
+        action()
+    except QueueError as exc:
+        return exc
+    return None
+
+
+def _raise_first(outcomes: list[QueueError | None]) -> None:
+    for exc in outcomes:
+        if exc is not None:
+            raise exc
 
 
 def find_optional(tx: Transaction, name: str) -> Queue | None:
