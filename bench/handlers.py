@@ -13,3 +13,8 @@ def prepare(event: Any, _context: Any) -> Any:
 @handler("work")
 def work(event: Any, _context: Any) -> Any:
     return event * 2
+
+
+@handler("sink")
+def sink(event: Any, _context: Any) -> None:
+    """Accepts a batch of queue records and does nothing with them."""

@@ -12,11 +12,32 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 MAX_GROUP = 64  # blocks per commit, bounding how long the first of them waits
+LOCK_TIMEOUT = 30.0  # seconds to wait for another process's write transaction
+
+
+def _lock(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for other processes' writers with short sleeps: SQLite's own
+    busy handler sleeps 1, 2, 5, 10... ms, far longer than a write transaction lasts, so two
+    busy processes would spend most of their time asleep."""
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    pause = 0.00005
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.001)
 
 
 @dataclass
@@ -99,8 +120,9 @@ class GroupCommit:
     def _begin(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = self._connect()
+            self._conn.execute("PRAGMA busy_timeout=0")  # we wait ourselves, see _lock
         if not self._open:
-            self._conn.execute("BEGIN IMMEDIATE")
+            _lock(self._conn)
             self._open = True
             self._size = 0
         return self._conn
