@@ -164,3 +164,71 @@ def test_the_published_iterator_workflow_runs_with_queue_fed_handlers(w: World) 
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"verified": 10}
     assert created == list(range(10))
+
+
+@pytest.mark.parametrize(
+    ("limits", "error"),
+    [
+        ({"HeartbeatSeconds": 60}, "States.HeartbeatTimeout"),
+        ({"TimeoutSeconds": 60}, "States.Timeout"),
+    ],
+)
+def test_an_unanswered_message_times_the_task_out(
+    w: World, limits: dict[str, int], error: str
+) -> None:
+    url = w.sqs.create_queue(QueueName="nobody-listens")["QueueUrl"]
+    definition = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}},
+                **limits,
+                "End": True,
+            }
+        },
+    }
+    described = w.run(definition, {})
+    assert (described["status"], described["error"]) == ("FAILED", error)
+    [message] = w.sqs.receive_message(QueueUrl=url)["Messages"]
+    token = json.loads(message["Body"])["token"]
+    with pytest.raises(w.sfn.exceptions.TaskTimedOut):  # too late: the attempt is over
+        w.sfn.send_task_success(taskToken=token, output="{}")
+
+
+def test_a_missing_queue_fails_the_task_with_the_sqs_error(w: World) -> None:
+    definition = {
+        "StartAt": "Send",
+        "States": {
+            "Send": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": "missing", "MessageBody": "hi"},
+                "End": True,
+            }
+        },
+    }
+    described = w.run(definition, {})
+    assert (described["status"], described["error"]) == ("FAILED", "SQS.QueueDoesNotExistException")
+
+
+def test_send_message_returns_what_sqs_returned(w: World) -> None:
+    url = w.sqs.create_queue(QueueName="out")["QueueUrl"]
+    definition = {
+        "StartAt": "Send",
+        "States": {
+            "Send": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": url, "MessageBody.$": "$", "DelaySeconds": 0},
+                "ResultSelector": {"id.$": "$.MessageId", "md5.$": "$.MD5OfMessageBody"},
+                "End": True,
+            }
+        },
+    }
+    described = w.run(definition, {"invoice": 7})
+    output = json.loads(described["output"])
+    [message] = w.sqs.receive_message(QueueUrl=url)["Messages"]
+    assert output == {"id": message["MessageId"], "md5": message["MD5OfBody"]}
+    assert json.loads(message["Body"]) == {"invoice": 7}
