@@ -212,6 +212,58 @@ def worker_cmd(
     worker.run()
 
 
+@app.command("parse")
+def parse_cmd(
+    files: Annotated[list[Path] | None, typer.Argument()] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON invoice per line, then a JSON summary.")
+    ] = False,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the invoice JSON Schema and exit.")
+    ] = False,
+) -> None:
+    """Read invoice files (X12 810, UBL, CII, JSON) and show the invoices in them."""
+    from invoiceflow import digitize
+
+    if schema:
+        _print(digitize.json_schema())
+        return
+    summary: dict[str, Any] = {"files": 0, "invoices": 0, "problems": 0, "unreadable": []}
+    for path in files or []:
+        summary["files"] += 1
+        try:
+            for invoice in digitize.parse(path):
+                summary["invoices"] += 1
+                summary["problems"] += len(invoice.problems)
+                if as_json:
+                    typer.echo(digitize.to_json(invoice).decode())
+                else:
+                    t = invoice.totals
+                    typer.echo(
+                        f"{path}: {invoice.invoice_number} {invoice.issue_date or '-'} "
+                        f"{t.payable if t.payable is not None else '-'} "
+                        f"{invoice.currency or ''} ({len(invoice.lines)} lines, "
+                        f"{len(invoice.problems)} problems)"
+                    )
+        except digitize.DigitizeError as exc:
+            summary["unreadable"].append({"file": str(path), **_problem(exc)})
+            if not as_json:
+                typer.echo(f"{path}: cannot be read: {exc}", err=True)
+    if as_json:
+        _print({"summary": summary})
+    else:
+        typer.echo(
+            f"{summary['files']} files, {summary['invoices']} invoices, "
+            f"{summary['problems']} problems, {len(summary['unreadable'])} unreadable"
+        )
+    raise typer.Exit(1 if summary["unreadable"] else 0)
+
+
+def _problem(exc: Any) -> dict[str, Any]:
+    p = exc.problem
+    return {"code": p.code, "message": p.message, "location": p.location}
+
+
 @app.command("demo")
 def demo_cmd(database_url: DbOption = None) -> None:
     """Run sample invoice workflows on the embedded store and show how they ended."""

@@ -1,0 +1,106 @@
+"""Digitizing invoice files: every supported format into one ``Invoice`` model.
+
+    for invoice in invoiceflow.digitize.parse("incoming/acme.x12"):
+        print(invoice.invoice_number, invoice.totals.payable)
+
+``parse`` takes a path, bytes or a binary stream, detects the format from the content and
+yields invoices as it reads them. A file that cannot be read raises ``DigitizeError``, whose
+``problem`` says why; anything doubtful about a readable invoice is in its ``problems``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from lxml import etree
+
+from invoiceflow.digitize import cii, ubl
+from invoiceflow.digitize.detect import CSV, EDIFACT, JSON, X12, XML, detect
+from invoiceflow.digitize.errors import DigitizeError
+from invoiceflow.digitize.json_invoices import read_json
+from invoiceflow.digitize.model import Invoice, Problem, from_json, json_schema, to_json
+from invoiceflow.digitize.x12_810 import X12Reader
+from invoiceflow.digitize.xml import parse_xml
+
+__all__ = [
+    "DigitizeError",
+    "Invoice",
+    "Problem",
+    "detect",
+    "from_json",
+    "json_schema",
+    "parse",
+    "to_json",
+]
+
+Source = str | os.PathLike[str] | bytes | BinaryIO
+
+
+def parse(source: Source) -> Iterator[Invoice]:
+    """The invoices in ``source``, in file order, each as soon as it has been read."""
+    if isinstance(source, bytes):
+        yield from _parse(io.BytesIO(source))
+    elif isinstance(source, (str, os.PathLike)):
+        try:
+            stream = open(source, "rb")  # noqa: SIM115 - closed below, after the last invoice
+        except OSError as exc:
+            raise DigitizeError("unreadable", f"Cannot open {source}: {exc.strerror}.") from None
+        with stream:
+            yield from _parse(stream)
+    else:
+        yield from _parse(source)
+
+
+class _Rewound(io.RawIOBase):
+    """A stream whose first bytes were read to detect the format, given back in front."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head = head
+        self.rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self.head:
+            n = min(len(view), len(self.head))
+            view[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.rest.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+def _parse(stream: BinaryIO) -> Iterator[Invoice]:
+    head = stream.read(4096)
+    kind = detect(head)
+    buffered: BinaryIO = io.BufferedReader(_Rewound(head, stream), 1 << 16)
+    if kind == X12:
+        yield from X12Reader(buffered).invoices()
+    elif kind == XML:
+        yield _xml(buffered)
+    elif kind == JSON:
+        yield from read_json(buffered)
+    elif kind in (EDIFACT, CSV):
+        raise DigitizeError(
+            "unsupported_format", f"Reading {kind.upper()} invoices is not available yet."
+        )
+
+
+def _xml(stream: BinaryIO) -> Invoice:
+    root = parse_xml(stream)
+    name = etree.QName(root)
+    if name.namespace in (ubl.INVOICE, ubl.CREDIT_NOTE):
+        return ubl.read_ubl(root)
+    if name.namespace == cii.ROOT and name.localname == "CrossIndustryInvoice":
+        return cii.read_cii(root)
+    raise DigitizeError(
+        "unknown_xml",
+        f"The XML document is a {name.localname!r} in {name.namespace!r}, not a UBL "
+        "Invoice/CreditNote or a CII CrossIndustryInvoice.",
+    )

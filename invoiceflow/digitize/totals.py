@@ -1,0 +1,42 @@
+"""Document totals worked out from lines, allowances, charges and taxes (EN 16931 BG-22),
+for formats that send only some of them (X12 sends one total, TDS)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from invoiceflow.digitize.model import Invoice, Problem
+
+
+def complete_totals(invoice: Invoice, *, payable: Decimal | None) -> None:
+    """Fill in the totals the invoice lacks; a sent ``payable`` that disagrees with the sum of
+    the parts is kept, with a problem saying by how much."""
+    t = invoice.totals
+    zero = Decimal(0)
+    if t.line_total is None:
+        t.line_total = sum((ln.net_amount for ln in invoice.lines), zero)
+    if t.allowances is None:
+        t.allowances = sum((a.amount for a in invoice.allowances_charges if not a.charge), zero)
+    if t.charges is None:
+        t.charges = sum((a.amount for a in invoice.allowances_charges if a.charge), zero)
+    if t.tax_exclusive is None:
+        t.tax_exclusive = t.line_total - t.allowances + t.charges
+    if t.tax_total is None:
+        t.tax_total = sum((x.tax_amount for x in invoice.tax), zero)
+    if t.tax_inclusive is None:
+        t.tax_inclusive = t.tax_exclusive + t.tax_total
+    expected = t.tax_inclusive - (t.prepaid or zero) + (t.rounding or zero)
+    if payable is None:
+        t.payable = expected if t.payable is None else t.payable
+        return
+    t.payable = payable
+    if payable != expected:
+        invoice.problems.append(
+            Problem(
+                "totals_mismatch",
+                f"The amount due {payable} differs from lines, allowances, charges and "
+                f"taxes ({expected}) by {payable - expected}.",
+                "warning",
+                "totals.payable",
+            )
+        )

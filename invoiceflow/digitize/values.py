@@ -1,0 +1,47 @@
+"""Reading the numbers and dates that invoice formats write as text, without floats."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from invoiceflow.digitize.model import Problem
+
+
+def decimal(
+    text: str, problems: list[Problem], location: str, *, implied: int = 0
+) -> Decimal | None:
+    """``text`` as a Decimal (``implied`` decimal places when the format leaves the point
+    out, as X12's N2 fields do); None, with a problem, when it is not a number."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        problems.append(Problem("bad_number", f"{text!r} is not a number.", "error", location))
+        return None
+    if not value.is_finite():
+        problems.append(Problem("bad_number", f"{text!r} is not a number.", "error", location))
+        return None
+    return value.scaleb(-implied) if implied else value
+
+
+def ymd(text: str, problems: list[Problem], location: str) -> date | None:
+    """A date written CCYYMMDD (or YYMMDD, which older X12 versions use; years 50-99 are
+    taken as 19xx)."""
+    text = text.strip()
+    if not text:
+        return None
+    digits = text if len(text) == 8 else ""
+    if len(text) == 6 and text.isdigit():
+        digits = ("19" if text[:2] >= "50" else "20") + text
+    try:
+        if not digits.isdigit():
+            raise ValueError(text)
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        problems.append(
+            Problem("bad_date", f"{text!r} is not a date (CCYYMMDD).", "error", location)
+        )
+        return None
