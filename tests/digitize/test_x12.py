@@ -7,7 +7,10 @@ import pytest
 
 from invoiceflow.digitize import DigitizeError, parse
 
-ISA = "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *240101*1200*U*00401*000000001*0*P*>~"
+ISA = (
+    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       "
+    "*240101*1200*U*00401*000000001*0*P*>~"
+)
 
 
 def envelope(body: str, *, sets: int = 1, isa: str = ISA) -> str:
