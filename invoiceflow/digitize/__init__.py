@@ -19,6 +19,7 @@ from lxml import etree
 
 from invoiceflow.digitize import cii, ubl
 from invoiceflow.digitize.detect import CSV, EDIFACT, JSON, X12, XML, detect
+from invoiceflow.digitize.edifact_invoic import EdifactReader
 from invoiceflow.digitize.errors import DigitizeError
 from invoiceflow.digitize.json_invoices import read_json
 from invoiceflow.digitize.model import Invoice, Problem, from_json, json_schema, to_json
@@ -86,7 +87,9 @@ def _parse(stream: BinaryIO) -> Iterator[Invoice]:
         yield _xml(buffered)
     elif kind == JSON:
         yield from read_json(buffered)
-    elif kind in (EDIFACT, CSV):
+    elif kind == EDIFACT:
+        yield from EdifactReader(buffered).invoices()
+    elif kind == CSV:
         raise DigitizeError(
             "unsupported_format", f"Reading {kind.upper()} invoices is not available yet."
         )

@@ -203,7 +203,14 @@ def _invoice(d: _Draft) -> Invoice:
     issue = ymd(big.get(1), d.problems, "BIG01") if big else None
     due = ymd(d.due_date_text, d.problems, "ITD06") if d.due_date_text else None
     if due is None and issue is not None and d.net_days is not None:
-        due = issue + timedelta(days=d.net_days)
+        try:
+            due = issue + timedelta(days=d.net_days)
+        except OverflowError:
+            d.problems.append(
+                Problem(
+                    "bad_number", f"{d.net_days} net days is no payment term.", "error", "ITD07"
+                )
+            )
     type_code = big.get(7) if big else ""
     references = d.references
     contract = next((r.id for r in references if r.type == "CT"), None)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from invoiceflow.digitize import DigitizeError, parse
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
-VALID = [p for p in sorted(SAMPLES.glob("*/*")) if p.suffix in (".x12", ".xml")]
+VALID = [p for p in sorted(SAMPLES.glob("*/*")) if p.suffix in (".x12", ".xml", ".edi")]
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
@@ -64,6 +64,6 @@ def test_mutated_valid_files_raise_only_digitize_errors(
         data[at : at + len(replacement)] = replacement
     try:
         for invoice in parse(bytes(data)):
-            assert invoice.source.format in ("x12", "ubl", "cii")
+            assert invoice.source.format in ("x12", "ubl", "cii", "edifact")
     except DigitizeError:
         pass
