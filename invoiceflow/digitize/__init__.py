@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from invoiceflow.digitize import cii, ubl
+from invoiceflow.digitize.checks import DuplicateNumbers, check
 from invoiceflow.digitize.detect import CSV, EDIFACT, JSON, X12, XML, detect
 from invoiceflow.digitize.edifact_invoic import EdifactReader
 from invoiceflow.digitize.errors import DigitizeError
@@ -78,6 +79,14 @@ class _Rewound(io.RawIOBase):
 
 
 def _parse(stream: BinaryIO) -> Iterator[Invoice]:
+    duplicates = DuplicateNumbers()
+    for invoice in _read(stream):
+        invoice.problems.extend(check(invoice))
+        invoice.problems.extend(duplicates.check(invoice))
+        yield invoice
+
+
+def _read(stream: BinaryIO) -> Iterator[Invoice]:
     head = stream.read(4096)
     kind = detect(head)
     buffered: BinaryIO = io.BufferedReader(_Rewound(head, stream), 1 << 16)

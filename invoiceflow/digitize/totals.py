@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from invoiceflow.digitize.model import Invoice, Problem
+from invoiceflow.digitize.model import Invoice
 
 
 def complete_totals(invoice: Invoice, *, payable: Decimal | None) -> None:
-    """Fill in the totals the invoice lacks; a sent ``payable`` that disagrees with the sum of
-    the parts is kept, with a problem saying by how much."""
+    """Fill in the totals the invoice lacks. A sent ``payable`` is kept as sent, even when it
+    disagrees with the parts: the checks report that, for every format alike."""
     t = invoice.totals
     zero = Decimal(0)
     if t.line_total is None:
@@ -25,18 +25,7 @@ def complete_totals(invoice: Invoice, *, payable: Decimal | None) -> None:
         t.tax_total = sum((x.tax_amount for x in invoice.tax), zero)
     if t.tax_inclusive is None:
         t.tax_inclusive = t.tax_exclusive + t.tax_total
-    expected = t.tax_inclusive - (t.prepaid or zero) + (t.rounding or zero)
-    if payable is None:
-        t.payable = expected if t.payable is None else t.payable
-        return
-    t.payable = payable
-    if payable != expected:
-        invoice.problems.append(
-            Problem(
-                "totals_mismatch",
-                f"The amount due {payable} differs from lines, allowances, charges and "
-                f"taxes ({expected}) by {payable - expected}.",
-                "warning",
-                "totals.payable",
-            )
-        )
+    if payable is not None:
+        t.payable = payable
+    elif t.payable is None:
+        t.payable = t.tax_inclusive - (t.prepaid or zero) + (t.rounding or zero)

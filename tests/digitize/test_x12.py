@@ -20,7 +20,7 @@ def envelope(body: str, *, sets: int = 1, isa: str = ISA) -> str:
 def transaction(control: str = "0001", *, extra: str = "", count: int | None = None) -> str:
     segments = [
         f"ST*810*{control}",
-        "BIG*20240115*INV-1*20240110*PO-9***CR",
+        f"BIG*20240115*INV-{control}*20240110*PO-9***CR",
         "CUR*SE*EUR",
         "N1*SE*Seller Inc*UL*4000001000005",
         "N3*1 Main St*Suite 2",
@@ -44,7 +44,7 @@ def transaction(control: str = "0001", *, extra: str = "", count: int | None = N
 
 def test_a_complete_transaction() -> None:
     [inv] = parse(envelope(transaction()).encode())
-    assert inv.invoice_number == "INV-1"
+    assert inv.invoice_number == "INV-0001"
     assert inv.document_type == "credit_note" and inv.type_code == "CR"
     assert inv.currency == "EUR" and inv.purchase_order == "PO-9"
     assert inv.seller and inv.seller.id == "4000001000005" and inv.seller.id_scheme == "GLN"
@@ -77,7 +77,7 @@ def test_delimiters_come_from_the_isa_segment(
     text = envelope(transaction()).replace("~", "\x00").replace("*", element).replace(">", sub)
     text = text.replace("\x00", terminator)
     [inv] = parse(("\ufeff" + text).encode())
-    assert inv.invoice_number == "INV-1" and len(inv.lines) == 2
+    assert inv.invoice_number == "INV-0001" and len(inv.lines) == 2
 
 
 def test_newlines_indentation_and_several_interchanges() -> None:
