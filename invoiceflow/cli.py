@@ -221,18 +221,26 @@ def parse_cmd(
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the invoice JSON Schema and exit.")
     ] = False,
+    profile: Annotated[
+        Path | None, typer.Option(help="A YAML/JSON profile naming a CSV file's columns.")
+    ] = None,
 ) -> None:
-    """Read invoice files (X12 810, UBL, CII, JSON) and show the invoices in them."""
+    """Read invoice files (X12 810, EDIFACT INVOIC, UBL, CII, CSV, JSON) and show the
+    invoices in them."""
     from invoiceflow import digitize
 
     if schema:
         _print(digitize.json_schema())
         return
+    try:
+        rules = digitize.load_profile(profile) if profile else None
+    except digitize.DigitizeError as exc:
+        raise typer.BadParameter(str(exc)) from None
     summary: dict[str, Any] = {"files": 0, "invoices": 0, "problems": 0, "unreadable": []}
     for path in files or []:
         summary["files"] += 1
         try:
-            for invoice in digitize.parse(path):
+            for invoice in digitize.parse(path, rules):
                 summary["invoices"] += 1
                 summary["problems"] += len(invoice.problems)
                 if as_json:

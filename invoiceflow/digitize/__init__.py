@@ -19,11 +19,13 @@ from lxml import etree
 
 from invoiceflow.digitize import cii, ubl
 from invoiceflow.digitize.checks import DuplicateNumbers, check
-from invoiceflow.digitize.detect import CSV, EDIFACT, JSON, X12, XML, detect
+from invoiceflow.digitize.csv_invoices import read_csv
+from invoiceflow.digitize.detect import EDIFACT, JSON, X12, XML, detect
 from invoiceflow.digitize.edifact_invoic import EdifactReader
 from invoiceflow.digitize.errors import DigitizeError
 from invoiceflow.digitize.json_invoices import read_json
 from invoiceflow.digitize.model import Invoice, Problem, from_json, json_schema, to_json
+from invoiceflow.digitize.profiles import Profile, load_profile
 from invoiceflow.digitize.x12_810 import X12Reader
 from invoiceflow.digitize.xml import parse_xml
 
@@ -31,9 +33,11 @@ __all__ = [
     "DigitizeError",
     "Invoice",
     "Problem",
+    "Profile",
     "detect",
     "from_json",
     "json_schema",
+    "load_profile",
     "parse",
     "to_json",
 ]
@@ -41,19 +45,22 @@ __all__ = [
 Source = str | os.PathLike[str] | bytes | BinaryIO
 
 
-def parse(source: Source) -> Iterator[Invoice]:
-    """The invoices in ``source``, in file order, each as soon as it has been read."""
+def parse(source: Source, profile: Profile | None = None) -> Iterator[Invoice]:
+    """The invoices in ``source``, in file order, each as soon as it has been read.
+
+    ``profile`` (see ``load_profile``) says how to read a CSV file whose columns are not
+    recognised from their headers."""
     if isinstance(source, bytes):
-        yield from _parse(io.BytesIO(source))
+        yield from _parse(io.BytesIO(source), profile)
     elif isinstance(source, (str, os.PathLike)):
         try:
             stream = open(source, "rb")  # noqa: SIM115 - closed below, after the last invoice
         except OSError as exc:
             raise DigitizeError("unreadable", f"Cannot open {source}: {exc.strerror}.") from None
         with stream:
-            yield from _parse(stream)
+            yield from _parse(stream, profile)
     else:
-        yield from _parse(source)
+        yield from _parse(source, profile)
 
 
 class _Rewound(io.RawIOBase):
@@ -78,15 +85,15 @@ class _Rewound(io.RawIOBase):
         return len(data)
 
 
-def _parse(stream: BinaryIO) -> Iterator[Invoice]:
+def _parse(stream: BinaryIO, profile: Profile | None) -> Iterator[Invoice]:
     duplicates = DuplicateNumbers()
-    for invoice in _read(stream):
+    for invoice in _read(stream, profile):
         invoice.problems.extend(check(invoice))
         invoice.problems.extend(duplicates.check(invoice))
         yield invoice
 
 
-def _read(stream: BinaryIO) -> Iterator[Invoice]:
+def _read(stream: BinaryIO, profile: Profile | None) -> Iterator[Invoice]:
     head = stream.read(4096)
     kind = detect(head)
     buffered: BinaryIO = io.BufferedReader(_Rewound(head, stream), 1 << 16)
@@ -98,10 +105,8 @@ def _read(stream: BinaryIO) -> Iterator[Invoice]:
         yield from read_json(buffered)
     elif kind == EDIFACT:
         yield from EdifactReader(buffered).invoices()
-    elif kind == CSV:
-        raise DigitizeError(
-            "unsupported_format", f"Reading {kind.upper()} invoices is not available yet."
-        )
+    else:
+        yield from read_csv(buffered, profile)
 
 
 def _xml(stream: BinaryIO) -> Invoice:

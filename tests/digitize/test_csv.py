@@ -1,0 +1,112 @@
+"""CSV exports: recognised headers, supplier profiles, encodings, decimal commas, dates."""
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from invoiceflow.digitize import DigitizeError, load_profile, parse
+
+HEADER = (
+    "invoice_number,invoice_date,due_date,currency,supplier,supplier_vat,customer,po_number,"
+    "line,description,sku,qty,unit_price,amount,vat_rate"
+)
+PARTY = "USD,Acme Corp,US123,Buyer Inc"
+COMMON = "\n".join(
+    [
+        HEADER,
+        f"INV-1,2024-01-15,2024-02-14,{PARTY},PO-1,1,Widget,W-1,2,10.00,20.00,10",
+        f"INV-1,2024-01-15,2024-02-14,{PARTY},PO-1,2,Gadget,G-1,1,5.50,5.50,10",
+        "",
+        f'INV-2,2024-01-16,,{PARTY},,1,"Bolt, steel",B-1,"1,000",0.10,100.00,0',
+        "",
+    ]
+)
+
+
+def test_the_common_shape_is_recognised_from_its_headers() -> None:
+    first, second = parse(COMMON.encode())
+    assert first.invoice_number == "INV-1" and first.source.rows == [2, 3]
+    assert (first.issue_date, first.due_date, first.currency) == (
+        date(2024, 1, 15),
+        date(2024, 2, 14),
+        "USD",
+    )
+    assert first.seller and (first.seller.name, first.seller.tax_id) == ("Acme Corp", "US123")
+    assert first.buyer and first.buyer.name == "Buyer Inc" and first.purchase_order == "PO-1"
+    assert [(ln.line_id, ln.seller_item_id, ln.net_amount) for ln in first.lines] == [
+        ("1", "W-1", Decimal("20.00")),
+        ("2", "G-1", Decimal("5.50")),
+    ]
+    assert first.totals.tax_total == Decimal("2.55")  # 10% of each line, to the cent
+    assert first.totals.payable == Decimal("28.05")
+    assert second.source.rows == [5, 5]  # the blank line is skipped, rows keep their numbers
+    assert second.lines[0].quantity == 1000 and second.lines[0].description == "Bolt, steel"
+    assert not [p for p in first.problems + second.problems if p.severity == "error"]
+
+
+def test_european_exports_semicolons_decimal_commas_cp1252() -> None:
+    text = (
+        "Rechnungsnummer;Rechnungsdatum;Lieferant;Währung;Bezeichnung;Menge;Einzelpreis;MwSt-Satz\n"
+        "R-7;03.02.2024;Müller GmbH;EUR;Schraube;1.200;0,25;19\n"
+    )
+    [inv] = parse(text.encode("cp1252"))
+    assert inv.seller and inv.seller.name == "Müller GmbH"
+    assert inv.issue_date == date(2024, 2, 3)
+    assert inv.lines[0].quantity == 1200 and inv.lines[0].net_amount == Decimal("300.00")
+    assert inv.totals.payable == Decimal("357.00")
+
+
+def test_a_profile_names_the_columns_of_any_other_shape(tmp_path: Path) -> None:
+    profile = tmp_path / "acme.yaml"
+    profile.write_text(
+        "columns:\n  invoice_number: Beleg\n  issue_date: Am\n  quantity: Stk\n"
+        "  unit_price: Preis\n  description: Text\ndecimal: ','\ndate_format: '%d/%m/%Y'\n"
+    )
+    data = b"Beleg|Am|Text|Stk|Preis\nB1|02/03/2024|Nut|4|1,5\n"
+    with pytest.raises(DigitizeError) as err:
+        list(parse(data))
+    assert err.value.problem.code == "csv_unknown_columns"
+    [inv] = parse(data, load_profile(profile))
+    assert inv.issue_date == date(2024, 3, 2)
+    assert inv.lines[0].net_amount == Decimal("6.0")
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        ({"columns": {"colour": "X"}}, "unknown fields colour"),
+        ({"columns": {}, "decimals": ","}, "unknown keys decimals"),
+        ({"columns": {"invoice_number": "Nr"}, "decimal": ";"}, "decimal mark"),
+    ],
+)
+def test_bad_profiles_are_refused(profile: dict[str, object], message: str) -> None:
+    with pytest.raises(DigitizeError) as err:
+        load_profile(profile)
+    assert message in str(err.value)
+
+
+def test_ambiguous_dates_inconsistent_rows_and_bad_numbers_are_problems() -> None:
+    text = (
+        "invoice_number,date,currency,description,qty,price\n"
+        "A,03/04/2024,EUR,x,1,2.00\n"
+        "A,03/04/2024,USD,y,two,3.00\n"
+    )
+    [inv] = parse(text.encode())
+    codes = {p.code for p in inv.problems}
+    assert {"ambiguous_date", "inconsistent_rows", "bad_number"} <= codes
+    assert inv.issue_date == date(2024, 4, 3)  # day first, and said so
+
+
+def test_an_invoice_number_that_comes_back_later_is_a_duplicate() -> None:
+    text = "invoice_number,qty,price,currency\nA,1,1,EUR\nB,1,1,EUR\nA,1,1,EUR\n"
+    invoices = list(parse(text.encode()))
+    assert [i.invoice_number for i in invoices] == ["A", "B", "A"]
+    assert "duplicate_in_file" in {p.code for p in invoices[2].problems}
+
+
+def test_a_profile_naming_a_missing_column() -> None:
+    with pytest.raises(DigitizeError) as err:
+        list(parse(b"a,b\n1,2\n", load_profile({"columns": {"invoice_number": "Nr"}})))
+    assert err.value.problem.code == "csv_missing_column"
