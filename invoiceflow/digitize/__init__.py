@@ -102,7 +102,7 @@ def _read(stream: BinaryIO, profile: Profile | None) -> Iterator[Invoice]:
     elif kind == XML:
         yield _xml(buffered)
     elif kind == JSON:
-        yield from read_json(buffered)
+        yield from read_json(buffered, profile)
     elif kind == EDIFACT:
         yield from EdifactReader(buffered).invoices()
     else:

@@ -1,6 +1,6 @@
-"""Supplier profiles: how to read a CSV file whose shape invoiceflow does not recognise.
+"""Supplier profiles: how to read a CSV or JSON file whose shape invoiceflow does not know.
 
-A profile is a small YAML or JSON document::
+A profile is a small YAML or JSON document. For CSV, it names the columns::
 
     columns:            # model field: the file's column header
       invoice_number: Belegnummer
@@ -11,6 +11,13 @@ A profile is a small YAML or JSON document::
     decimal: ","        # optional: detected otherwise
     encoding: cp1252    # optional: detected otherwise
     date_format: "%d.%m.%Y"   # optional: detected otherwise
+
+For JSON, a JSONata expression turns the supplier's document into invoiceflow's schema (one
+invoice, a list of them, or {"invoices": [...]})::
+
+    jsonata: |
+      orders.{"invoice_number": ref, "issue_date": date, "currency": "EUR",
+              "lines": [items.{"line_id": $string(pos), "quantity": n, "net_amount": total}]}
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonata
 import yaml
 
 from invoiceflow.digitize.errors import DigitizeError
@@ -65,6 +73,7 @@ class Profile:
     decimal: str | None = None
     encoding: str | None = None
     date_format: str | None = None
+    jsonata: str | None = None
 
 
 def load_profile(source: str | Path | dict[str, Any]) -> Profile:
@@ -85,7 +94,9 @@ def load_profile(source: str | Path | dict[str, Any]) -> Profile:
             f"The profile maps unknown fields {', '.join(unknown)}; known fields are "
             f"{', '.join(FIELDS)}.",
         )
-    extra = sorted(set(data) - {"columns", "delimiter", "decimal", "encoding", "date_format"})
+    extra = sorted(
+        set(data) - {"columns", "delimiter", "decimal", "encoding", "date_format", "jsonata"}
+    )
     if extra:
         raise DigitizeError("bad_profile", f"The profile has unknown keys {', '.join(extra)}.")
     if data.get("decimal") not in (None, ".", ","):
@@ -96,4 +107,17 @@ def load_profile(source: str | Path | dict[str, Any]) -> Profile:
         decimal=data.get("decimal"),
         encoding=data.get("encoding"),
         date_format=data.get("date_format"),
+        jsonata=_expression(data.get("jsonata")),
     )
+
+
+def _expression(text: Any) -> str | None:
+    if text is None:
+        return None
+    try:
+        jsonata.Jsonata(str(text))
+    except Exception as exc:  # the library raises its own exception types
+        raise DigitizeError(
+            "bad_profile", f"The profile's JSONata does not compile: {exc}"
+        ) from None
+    return str(text)

@@ -110,3 +110,34 @@ def test_a_profile_naming_a_missing_column() -> None:
     with pytest.raises(DigitizeError) as err:
         list(parse(b"a,b\n1,2\n", load_profile({"columns": {"invoice_number": "Nr"}})))
     assert err.value.problem.code == "csv_missing_column"
+
+
+def test_a_jsonata_profile_reads_any_json_shape() -> None:
+    profile = load_profile(
+        {
+            "jsonata": (
+                'orders.{"invoice_number": ref, "issue_date": date, "currency": "EUR",'
+                ' "seller": {"name": shop}, "lines": [items.{"line_id": $string(pos),'
+                ' "quantity": n, "unit_price": price, "net_amount": total}]}'
+            )
+        }
+    )
+    data = (
+        b'{"orders": [{"ref": "S-1", "date": "2024-05-01", "shop": "Shop",'
+        b' "items": [{"pos": 1, "n": 3, "price": 0.1, "total": 0.3}]}]}'
+    )
+    [inv] = parse(data, profile)
+    assert inv.invoice_number == "S-1" and inv.issue_date == date(2024, 5, 1)
+    assert inv.lines[0].net_amount == Decimal("0.3") and inv.lines[0].unit_price == Decimal("0.1")
+    with pytest.raises(DigitizeError) as err:
+        load_profile({"jsonata": "orders.{"})
+    assert err.value.problem.code == "bad_profile"
+
+
+def test_json_numbers_are_read_without_floats() -> None:
+    data = (
+        b'{"invoice_number": "J",'
+        b' "lines": [{"line_id": "1", "quantity": 3, "net_amount": 0.30000000000000001}]}'
+    )
+    [inv] = parse(data)
+    assert inv.lines[0].net_amount == Decimal("0.30000000000000001")
