@@ -8,6 +8,7 @@ release ``?`` and segment terminator ``'``. A released character (``?+``) is dat
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -55,52 +56,55 @@ def read_segments(stream: BinaryIO) -> Iterator[tuple[Service, Segment]]:
         text = text[9:]
     elif not text.startswith("UNB"):
         raise DigitizeError("edifact_no_unb", "An EDIFACT interchange starts with UNA or UNB.")
+    pattern = _segment_pattern(service)
     position = 0
     eof = not first
-    segment: list[list[str]] = [[""]]
-    i = 0
-    release, element, component, terminator = (
-        service.release,
-        service.element,
-        service.component,
-        service.terminator,
-    )
     while True:
-        if i >= len(text):
-            if eof:
-                break
-            more = stream.read(CHUNK)
-            eof = not more
-            text = decoder.decode(more, final=eof)
-            i = 0
-            continue
-        ch = text[i]
-        i += 1
-        if release and ch == release:
-            if i >= len(text) and not eof:
-                more = stream.read(CHUNK)
-                eof = not more
-                text = text[i:] + decoder.decode(more, final=eof)
-                i = 0
-            if i < len(text):
-                segment[-1][-1] += text[i]
-                i += 1
-            continue
-        if ch == terminator:
-            tag = segment[0][0].strip()
-            if tag:
-                position += 1
-                yield service, Segment(tag.upper(), [[tag], *segment[1:]], position)
-            segment = [[""]]
-        elif ch == element:
-            segment.append([""])
-        elif ch == component:
-            segment[-1].append("")
-        elif ch in "\r\n" and segment == [[""]]:
-            continue  # line breaks between segments
+        end = 0
+        for match in pattern.finditer(text):
+            end = match.end()
+            body = match.group(1).lstrip("\r\n\t ")
+            if not body:
+                continue
+            elements = _split(body, service)
+            position += 1
+            tag = elements[0][0].strip()
+            yield service, Segment(tag.upper(), [[tag], *elements[1:]], position)
+        text = text[end:]
+        if eof:
+            break
+        more = stream.read(CHUNK)
+        eof = not more
+        text += decoder.decode(more, final=eof)
+    rest = text.strip()
+    if rest:  # the last segment may lack its terminator
+        elements = _split(rest, service)
+        tag = elements[0][0].strip()
+        yield service, Segment(tag.upper(), [[tag], *elements[1:]], position + 1)
+
+
+def _segment_pattern(service: Service) -> re.Pattern[str]:
+    t = re.escape(service.terminator)
+    if not service.release:
+        return re.compile(f"([^{t}]*){t}")
+    r = re.escape(service.release)
+    return re.compile(f"((?:[^{r}{t}]|{r}.)*){t}", re.S)
+
+
+def _split(body: str, service: Service) -> list[list[str]]:
+    """A segment's data elements and their components, release characters resolved."""
+    release = service.release
+    if not release or release not in body:
+        return [e.split(service.component) for e in body.split(service.element)]
+    elements: list[list[str]] = [[""]]
+    chars = iter(body)
+    for ch in chars:
+        if ch == release:
+            elements[-1][-1] += next(chars, "")
+        elif ch == service.element:
+            elements.append([""])
+        elif ch == service.component:
+            elements[-1].append("")
         else:
-            segment[-1][-1] += ch
-    if segment != [[""]] and segment[0][0].strip():
-        position += 1
-        tag = segment[0][0].strip()
-        yield service, Segment(tag.upper(), [[tag], *segment[1:]], position)
+            elements[-1][-1] += ch
+    return elements
