@@ -19,6 +19,7 @@ from invoiceflow.digitize.model import (
     Totals,
 )
 from invoiceflow.digitize.ubl import CREDIT_CODES
+from invoiceflow.digitize.totals import complete_totals
 from invoiceflow.digitize.xml import Reader
 
 ROOT = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
@@ -48,7 +49,7 @@ def read_cii(root: etree._Element, index: int = 0) -> Invoice:
     delivery = r.one(root, _DELIVERY)
     type_code = r.text(doc, "ram:TypeCode")
     currency = r.text(settlement, "ram:InvoiceCurrencyCode")
-    return Invoice(
+    invoice = Invoice(
         invoice_number=r.text(doc, "ram:ID") or "",
         source=Source(format="cii", version="D16B", index=index),
         document_type="credit_note" if type_code in CREDIT_CODES else "invoice",
@@ -96,6 +97,8 @@ def read_cii(root: etree._Element, index: int = 0) -> Invoice:
         ],
         problems=problems,
     )
+    complete_totals(invoice, payable=invoice.totals.payable)
+    return invoice
 
 
 def _party(r: Reader, node: etree._Element | None) -> Party | None:

@@ -389,7 +389,7 @@ def _invoice(d: _Draft, service: Service) -> Invoice:
         tax=d.taxes,
         allowances_charges=d.header_ac,
         totals=d.totals,
-        payment_terms=d.terms,
+        payment_terms=d.terms if d.terms != PaymentTerms() else None,
         references=[r for r in d.references if r.type not in ("order", "contract")],
         notes=d.notes,
         problems=d.problems,

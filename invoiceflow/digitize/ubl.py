@@ -18,6 +18,7 @@ from invoiceflow.digitize.model import (
     TaxSubtotal,
     Totals,
 )
+from invoiceflow.digitize.totals import complete_totals
 from invoiceflow.digitize.xml import Reader
 
 INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -69,6 +70,7 @@ def read_ubl(root: etree._Element, index: int = 0) -> Invoice:
         notes=[n.text.strip() for n in r.all(root, "cbc:Note") if n.text and n.text.strip()],
         problems=problems,
     )
+    complete_totals(invoice, payable=invoice.totals.payable)
     return invoice
 
 

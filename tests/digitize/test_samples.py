@@ -234,3 +234,18 @@ def test_ubl_credit_note() -> None:
     [inv] = parse(SAMPLES / "ubl/en16931-ubl-tc434-creditnote1.xml")
     assert inv.document_type == "credit_note"
     assert inv.buyer and inv.buyer.name == "My Customer Company S.A."
+
+
+def test_one_invoice_in_ubl_cii_and_edifact_gives_one_model() -> None:
+    folder = Path(__file__).resolve().parents[1] / "data" / "same-invoice"
+    ubl, cii, edifact = (
+        next(parse(folder / name)) for name in ("invoice.ubl.xml", "invoice.cii.xml", "invoice.edi")
+    )
+    assert [ubl.source.format, cii.source.format, edifact.source.format] == [
+        "ubl",
+        "cii",
+        "edifact",
+    ]
+    cii.source = edifact.source = ubl.source
+    assert ubl == cii == edifact
+    assert ubl.problems == []
