@@ -18,8 +18,8 @@ from invoiceflow.digitize.model import (
     TaxSubtotal,
     Totals,
 )
-from invoiceflow.digitize.ubl import CREDIT_CODES
 from invoiceflow.digitize.totals import complete_totals
+from invoiceflow.digitize.ubl import CREDIT_CODES
 from invoiceflow.digitize.xml import Reader
 
 ROOT = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
