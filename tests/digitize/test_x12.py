@@ -131,3 +131,11 @@ def test_unreadable_files_raise_one_clear_error(data: bytes, code: str) -> None:
     with pytest.raises(DigitizeError) as err:
         list(parse(data))
     assert err.value.problem.code == code
+
+
+def test_version_005010_reads_the_same() -> None:
+    isa = ISA.replace("*U*00401*", "*^*00501*")
+    text = envelope(transaction(), isa=isa).replace("*X*004010~", "*X*005010~")
+    [inv] = parse(text.encode())
+    assert inv.source.version == "005010" and inv.invoice_number == "INV-0001"
+    assert [p.code for p in inv.problems] == []
