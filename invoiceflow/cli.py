@@ -6,6 +6,7 @@ import importlib
 import json
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -207,9 +208,14 @@ def worker_cmd(
     worker = full_worker(
         _engine(database_url).runtime, default_registry(), batch=batch, name=name, lease=lease
     )
+    # The loop runs in a thread of its own: a signal handler runs on the main thread, and
+    # must not find that thread holding the locks stop() takes (an Event's, mid-wait).
+    loop = threading.Thread(target=worker.run, name="worker")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: worker.stop())
-    worker.run()
+    loop.start()
+    while loop.is_alive():
+        loop.join(0.5)
 
 
 @app.command("parse")

@@ -1,0 +1,25 @@
+"""`invoiceflow worker` stops when asked, whatever it was doing at that instant."""
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_sigterm_at_random_moments_stops_the_worker(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/w.db"
+    rng = random.Random()
+    for _ in range(8):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "invoiceflow", "worker", "--database-url", url], cwd=ROOT
+        )
+        time.sleep(rng.uniform(0.5, 1.2))  # past start-up, somewhere in the idle loop
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(timeout=10) == 0
+        finally:
+            proc.kill()
