@@ -1,0 +1,127 @@
+"""The invoice pipeline: received files become containers, and process_file.asl.json turns
+each into invoices, exactly once, through queues and callbacks.
+
+``open_pipeline`` registers the handlers and installs what the workflow file names: its
+queues (each with a dead-letter queue), the mappings that feed them to the handlers of the
+same name, and the state machine itself. Change the ASL file and the pipeline follows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invoiceflow.engine import Engine, arns
+from invoiceflow.functions import LambdaClient, Mappings, Registry
+from invoiceflow.pipeline.blobs import BlobStore
+from invoiceflow.pipeline.handlers import Handlers
+from invoiceflow.queues import SQSClient, names
+from invoiceflow.store import Database
+from invoiceflow.store.sqlite import SQLiteDatabase
+
+WORKFLOW = Path(__file__).parent / "workflows" / "process_file.asl.json"
+STATE_MACHINE = "process-file"
+DEAD_LETTER_HANDLER = "dead-letter"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the queues behave: how long a failing step waits before it is tried again, and
+    how many tries it gets before its message is dead-lettered."""
+
+    visibility_timeout: int = 30
+    max_receives: int = 5
+    batch_size: int = 10
+
+
+@dataclass
+class Pipeline:
+    engine: Engine
+    blobs: BlobStore
+    handlers: Handlers
+    state_machine_arn: str
+
+
+def blob_root(db: Database) -> Path:
+    """Where received files are kept: INVOICEFLOW_FILES, or a folder beside the SQLite file."""
+    configured = os.environ.get("INVOICEFLOW_FILES")
+    if configured:
+        return Path(configured)
+    if isinstance(db, SQLiteDatabase) and db.path != ":memory:":
+        path = Path(db.path)
+        return path.parent / f"{path.stem}-files"
+    return Path("invoiceflow-files")
+
+
+def open_pipeline(
+    engine: Engine,
+    registry: Registry,
+    *,
+    blobs: BlobStore | None = None,
+    settings: Settings | None = None,
+) -> Pipeline:
+    blobs = blobs or BlobStore(blob_root(engine.db))
+    handlers = Handlers(engine.db, blobs, engine.client)
+    for name, fn in handlers.table().items():
+        registry.register(name, fn)
+    arn = install(engine, registry, settings or Settings())
+    return Pipeline(engine, blobs, handlers, arn)
+
+
+def install(engine: Engine, registry: Registry, settings: Settings) -> str:
+    """Create (or keep) the workflow's queues, their mappings and the state machine."""
+    definition = WORKFLOW.read_text(encoding="utf-8")
+    sqs = SQSClient(engine.runtime.queues)
+    functions = LambdaClient(Mappings(engine.db, engine.runtime.queues), registry)
+    mapped = {
+        (m["EventSourceArn"], m["FunctionArn"].rsplit(":", 1)[-1])
+        for m in functions.list_event_source_mappings()["EventSourceMappings"]
+    }
+    for queue in sorted(set(_queue_names(json.loads(definition)))):
+        dead = f"{queue}-dlq"
+        sqs.create_queue(QueueName=dead, Attributes={"MessageRetentionPeriod": "1209600"})
+        policy = {
+            "deadLetterTargetArn": names.queue_arn(dead),
+            "maxReceiveCount": settings.max_receives,
+        }
+        attributes = {
+            "VisibilityTimeout": str(settings.visibility_timeout),
+            "RedrivePolicy": json.dumps(policy),
+        }
+        try:
+            sqs.create_queue(QueueName=queue, Attributes=attributes)
+        except sqs.exceptions.QueueNameExists:
+            sqs.set_queue_attributes(QueueUrl=queue, Attributes=attributes)
+        for source, function in ((queue, queue), (dead, DEAD_LETTER_HANDLER)):
+            if (names.queue_arn(source), function) not in mapped:
+                functions.create_event_source_mapping(
+                    EventSourceArn=names.queue_arn(source),
+                    FunctionName=function,
+                    BatchSize=settings.batch_size,
+                    FunctionResponseTypes=["ReportBatchItemFailures"],
+                )
+    client = engine.client
+    arn = arns.state_machine_arn(STATE_MACHINE)
+    try:
+        client.create_state_machine(name=STATE_MACHINE, definition=definition)
+    except client.exceptions.StateMachineAlreadyExists:
+        client.update_state_machine(stateMachineArn=arn, definition=definition)
+    return arn
+
+
+def _queue_names(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "QueueUrl" and isinstance(value, str):
+                name = names.name_of(value)
+                if name:
+                    yield name
+            else:
+                yield from _queue_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _queue_names(item)

@@ -1,0 +1,78 @@
+"""Receiving files: each becomes a container, stored and started, and (if asked) waited for.
+
+Waiting works whether or not a worker is running elsewhere: the waiting process runs a
+worker of its own meanwhile (workers share the work safely), so a lone ``invoiceflow submit
+--wait`` does everything itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+
+import orjson
+
+from invoiceflow.functions import Registry
+from invoiceflow.functions.worker import full_worker
+from invoiceflow.pipeline import Pipeline, containers
+from invoiceflow.pipeline.containers import Container
+
+TERMINAL = ("Done", "Error")
+
+
+def receive(
+    pipeline: Pipeline, name: str, data: bytes, *, tenant: str = "default", source: str = "upload"
+) -> Container:
+    """Store ``data`` as a new container and start its workflow."""
+    key, digest = pipeline.blobs.put(data)
+    container_id = containers.new_id()
+    now = time.time()
+    db = pipeline.engine.db
+    with db.transaction() as tx:
+        tx.execute(
+            "insert_container",
+            (container_id, tenant, source, name, digest, len(data), key, now, now),
+        )
+    return start(pipeline, container_id)
+
+
+def start(pipeline: Pipeline, container_id: str) -> Container:
+    """Start (or, for a container in Error, start again) the workflow of a container."""
+    client = pipeline.engine.client
+    with pipeline.engine.db.transaction(write=False) as tx:
+        previous = containers.get(tx, container_id)
+    assert previous is not None
+    attempt = "" if previous.execution_arn is None else f"-{time.time_ns()}"
+    out = client.start_execution(
+        stateMachineArn=pipeline.state_machine_arn,
+        name=f"{container_id}{attempt}",
+        input=orjson.dumps({"container": container_id}).decode(),
+    )
+    with pipeline.engine.db.transaction() as tx:
+        tx.execute("set_execution", (out["executionArn"], time.time(), container_id))
+        current = containers.get(tx, container_id)
+    assert current is not None
+    return current
+
+
+def wait(
+    pipeline: Pipeline, registry: Registry, ids: Iterable[str], timeout: float = 600.0
+) -> list[Container]:
+    """The containers once each is Done or in Error, working on them meanwhile."""
+    wanted = list(ids)
+    worker = full_worker(pipeline.engine.runtime, registry)
+    thread = threading.Thread(target=worker.run, name="submit-worker", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with pipeline.engine.db.transaction(write=False) as tx:
+                found = [containers.get(tx, i) for i in wanted]
+            done = [c for c in found if c is not None]
+            if all(c.state in TERMINAL for c in done) or time.monotonic() > deadline:
+                return done
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+        thread.join()

@@ -1,0 +1,44 @@
+-- The invoice pipeline: containers (one per received file), parse results, invoices.
+
+CREATE TABLE containers (
+    id             TEXT PRIMARY KEY,
+    tenant         TEXT NOT NULL,
+    source         TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    size           INTEGER NOT NULL,
+    blob           TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('New', 'Processing', 'Done', 'Error')),
+    reason         TEXT,
+    parsed_count   INTEGER,
+    created_count  INTEGER NOT NULL DEFAULT 0,
+    execution_arn  TEXT,
+    created        DOUBLE PRECISION NOT NULL,
+    updated        DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX containers_listing ON containers (tenant, created);
+
+-- What parsing a container found, kept so that running it again does not parse again.
+CREATE TABLE parsed_invoices (
+    container_id  TEXT NOT NULL,
+    position      INTEGER NOT NULL,
+    invoice       TEXT NOT NULL,
+    PRIMARY KEY (container_id, position)
+);
+
+-- One invoice per container and position, whatever runs twice.
+CREATE TABLE invoices (
+    id             TEXT PRIMARY KEY,
+    tenant         TEXT NOT NULL,
+    container_id   TEXT NOT NULL,
+    position       INTEGER NOT NULL,
+    number         TEXT NOT NULL,
+    supplier       TEXT,
+    issue_date     TEXT,
+    currency       TEXT,
+    total          TEXT,
+    invoice        TEXT NOT NULL,
+    created        DOUBLE PRECISION NOT NULL,
+    UNIQUE (container_id, position)
+);
+CREATE INDEX invoices_listing ON invoices (tenant, created);

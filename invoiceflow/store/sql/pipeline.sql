@@ -1,0 +1,64 @@
+-- name: insert_container
+INSERT INTO containers
+    (id, tenant, source, name, sha256, size, blob, state, created, updated)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'New', ?, ?)
+
+-- name: get_container
+SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
+       created_count, execution_arn, created, updated
+FROM containers WHERE id = ?
+
+-- name: list_containers
+SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
+       created_count, execution_arn, created, updated
+FROM containers
+WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ?
+ORDER BY created DESC, id DESC LIMIT ?
+
+-- name: set_execution
+UPDATE containers SET execution_arn = ?, updated = ? WHERE id = ?
+
+-- name: start_processing
+UPDATE containers SET state = 'Processing', reason = NULL, updated = ?
+WHERE id = ? AND state IN ('New', 'Error', 'Processing')
+
+-- name: finish_container
+UPDATE containers SET state = ?, reason = ?, created_count = ?, updated = ?
+WHERE id = ? AND state = 'Processing'
+
+-- name: set_parsed_count
+UPDATE containers SET parsed_count = ?, updated = ? WHERE id = ?
+
+-- name: insert_parsed
+INSERT INTO parsed_invoices (container_id, position, invoice) VALUES (?, ?, ?)
+ON CONFLICT (container_id, position) DO NOTHING
+
+-- name: parsed_count
+SELECT COUNT(*) FROM parsed_invoices WHERE container_id = ?
+
+-- name: get_parsed
+SELECT invoice FROM parsed_invoices WHERE container_id = ? AND position = ?
+
+-- name: insert_invoice
+INSERT INTO invoices
+    (id, tenant, container_id, position, number, supplier, issue_date, currency, total,
+     invoice, created)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (container_id, position) DO NOTHING
+
+-- name: invoice_at
+SELECT id FROM invoices WHERE container_id = ? AND position = ?
+
+-- name: count_invoices
+SELECT COUNT(*) FROM invoices WHERE container_id = ?
+
+-- name: get_invoice
+SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
+       invoice, created
+FROM invoices WHERE id = ?
+
+-- name: list_invoices
+SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
+       invoice, created
+FROM invoices WHERE tenant = ? AND (? IS NULL OR container_id = ?)
+ORDER BY created DESC, id DESC LIMIT ?
