@@ -53,6 +53,12 @@ def _engine(database_url: str | None) -> Engine:
     return Engine.open(open_database(database_url), invoker=default_registry())
 
 
+def _pipeline(database_url: str | None) -> Any:
+    from invoiceflow.pipeline import open_pipeline
+
+    return open_pipeline(_engine(database_url), default_registry())
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -205,8 +211,9 @@ def worker_cmd(
     from invoiceflow.functions.worker import full_worker
 
     _import(handlers)
+    pipeline = _pipeline(database_url)
     worker = full_worker(
-        _engine(database_url).runtime, default_registry(), batch=batch, name=name, lease=lease
+        pipeline.engine.runtime, default_registry(), batch=batch, name=name, lease=lease
     )
     # The loop runs in a thread of its own: a signal handler runs on the main thread, and
     # must not find that thread holding the locks stop() takes (an Event's, mid-wait).
@@ -276,6 +283,140 @@ def parse_cmd(
 def _problem(exc: Any) -> dict[str, Any]:
     p = exc.problem
     return {"code": p.code, "message": p.message, "location": p.location}
+
+
+containers_app = typer.Typer(help="Received files and how they ended.", no_args_is_help=True)
+invoices_app = typer.Typer(help="Invoices created from received files.", no_args_is_help=True)
+app.add_typer(containers_app, name="containers")
+app.add_typer(invoices_app, name="invoices")
+TenantOption = Annotated[str, typer.Option("--tenant", help="Whose files these are.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of text.")]
+
+
+@app.command("submit")
+def submit_cmd(
+    files: list[Path],
+    tenant: TenantOption = "default",
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until each is Done or Error.")] = False,
+    as_json: JsonOption = False,
+    database_url: DbOption = None,
+) -> None:
+    """Receive files: each becomes a container whose workflow starts at once."""
+    from invoiceflow.pipeline import submit
+
+    pipeline = _pipeline(database_url)
+    received = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+        received.append(submit.receive(pipeline, path.name, data, tenant=tenant, source="cli"))
+    if wait:
+        received = submit.wait(pipeline, default_registry(), [c.id for c in received])
+    for c in received:
+        out = {k: v for k, v in c.describe().items() if k in _SUMMARY_KEYS}
+        if as_json:
+            _print(out)
+        else:
+            typer.echo(
+                f"{c.name}: {c.state}{f' ({c.reason})' if c.reason else ''}, "
+                f"{c.created_count} invoices, container {c.id}"
+            )
+    if wait and any(c.state == "Error" for c in received):
+        raise typer.Exit(1)
+
+
+_SUMMARY_KEYS = ("id", "name", "state", "reason", "invoices", "execution_arn")
+
+
+@containers_app.command("list")
+def containers_list(
+    tenant: TenantOption = "default",
+    state: Annotated[str | None, typer.Option(help="New, Processing, Done or Error.")] = None,
+    limit: int = 100,
+    as_json: JsonOption = False,
+    database_url: DbOption = None,
+) -> None:
+    from invoiceflow.pipeline import containers
+
+    found = containers.listing(_engine(database_url).db, tenant, state, limit=limit)
+    for c in found:
+        if as_json:
+            _print(c.describe())
+        else:
+            typer.echo(f"{c.id}  {c.state:<10} {c.created_count:>5} invoices  {c.name}")
+
+
+@containers_app.command("show")
+def containers_show(container_id: str, database_url: DbOption = None) -> None:
+    from invoiceflow.pipeline import containers
+
+    db = _engine(database_url).db
+    with db.transaction(write=False) as tx:
+        found = containers.get(tx, container_id)
+    if found is None:
+        typer.echo(f"no container {container_id}", err=True)
+        raise typer.Exit(1)
+    _print(found.describe())
+
+
+@containers_app.command("retry")
+def containers_retry(
+    container_id: str,
+    wait: Annotated[bool, typer.Option("--wait")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Run a container in Error again (its parse results and invoices are reused)."""
+    from invoiceflow.pipeline import containers, submit
+
+    pipeline = _pipeline(database_url)
+    with pipeline.engine.db.transaction(write=False) as tx:
+        found = containers.get(tx, container_id)
+    if found is None or found.state != "Error":
+        typer.echo(f"container {container_id} is not in Error", err=True)
+        raise typer.Exit(1)
+    started = submit.start(pipeline, container_id)
+    if wait:
+        [started] = submit.wait(pipeline, default_registry(), [container_id])
+    _print(started.describe())
+
+
+@invoices_app.command("list")
+def invoices_list(
+    tenant: TenantOption = "default",
+    container: Annotated[str | None, typer.Option(help="Only this container's.")] = None,
+    limit: int = 100,
+    as_json: JsonOption = False,
+    database_url: DbOption = None,
+) -> None:
+    from invoiceflow.pipeline import containers
+
+    db = _engine(database_url).db
+    with db.transaction(write=False) as tx:
+        rows = tx.fetch("list_invoices", (tenant, container, container, limit))
+    for row in rows:
+        inv = containers.invoice_from_row(row)
+        if as_json:
+            _print(inv.describe())
+        else:
+            typer.echo(
+                f"{inv.id}  {inv.number:<20} {inv.issue_date or '-':<10} "
+                f"{inv.total or '-':>12} {inv.currency or ''}  {inv.supplier or ''}"
+            )
+
+
+@invoices_app.command("show")
+def invoices_show(invoice_id: str, database_url: DbOption = None) -> None:
+    from invoiceflow.pipeline import containers
+
+    db = _engine(database_url).db
+    with db.transaction(write=False) as tx:
+        row = tx.fetchone("get_invoice", (invoice_id,))
+    if row is None:
+        typer.echo(f"no invoice {invoice_id}", err=True)
+        raise typer.Exit(1)
+    _print(containers.invoice_from_row(row).describe())
 
 
 @app.command("demo")

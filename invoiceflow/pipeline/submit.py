@@ -44,6 +44,9 @@ def start(pipeline: Pipeline, container_id: str) -> Container:
         previous = containers.get(tx, container_id)
     assert previous is not None
     attempt = "" if previous.execution_arn is None else f"-{time.time_ns()}"
+    if previous.state == "Error":  # running again: in work from now on, before it can end
+        with pipeline.engine.db.transaction() as tx:
+            tx.execute("start_processing", (time.time(), container_id))
     out = client.start_execution(
         stateMachineArn=pipeline.state_machine_arn,
         name=f"{container_id}{attempt}",
