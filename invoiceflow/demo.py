@@ -1,116 +1,129 @@
-"""``invoiceflow demo``: a durable invoice workflow on the embedded store, end to end.
+"""``invoiceflow demo``: the main job on bundled sample files, end to end.
 
-Until the full pipeline lands, the demo runs an ASL workflow whose handlers split a batch of
-sample invoices, create each one (Map) and total them, with a worker advancing the executions.
+Starts two worker processes, submits the published X12, EDIFACT, UBL and CII samples, a
+generated CSV export and JSON file, and one broken file; shows progress while the workflows
+run; then prints every container with its state and invoice count, and where to look next.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
-from decimal import Decimal
-from typing import Any
+from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from invoiceflow.engine import Engine
-from invoiceflow.engine.worker import Worker
-from invoiceflow.functions import Registry
-from invoiceflow.store import open_database
+from invoiceflow.functions import default_registry
+from invoiceflow.pipeline import containers, open_pipeline
+from invoiceflow.pipeline.containers import Container
+from invoiceflow.pipeline.submit import TERMINAL, receive, wait
+from invoiceflow.samples import SAMPLES
+from invoiceflow.store import database_url, open_database
 
-DEFINITION = {
-    "Comment": "Split a batch, create every invoice, total the batch.",
-    "StartAt": "ParseFile",
-    "States": {
-        "ParseFile": {
-            "Type": "Task",
-            "Resource": "parse-file",
-            "ResultPath": "$.invoices",
-            "Next": "CreateInvoices",
-        },
-        "CreateInvoices": {
-            "Type": "Map",
-            "ItemsPath": "$.invoices",
-            "MaxConcurrency": 4,
-            "ItemProcessor": {
-                "StartAt": "Create",
-                "States": {
-                    "Create": {
-                        "Type": "Task",
-                        "Resource": "create-invoice",
-                        "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
-                        "End": True,
-                    }
+BUNDLED = (
+    "x12/oopfactory-Example3_MultiInvoice.x12",
+    "x12/oopfactory-Example4_Adobe.x12",
+    "edifact/pydifact-invoice1.edi",
+    "ubl/en16931-ubl-tc434-example1.xml",
+    "ubl/en16931-ubl-tc434-creditnote1.xml",
+    "cii/en16931-CII_example2.xml",
+)
+
+
+def generated_csv() -> bytes:
+    rows = [
+        "invoice_number,invoice_date,currency,supplier,supplier_vat,description,qty,unit_price,vat_rate"
+    ]
+    for n in range(1, 6):
+        for line in range(1, 4):
+            rows.append(
+                f"ACME-{n:04d},2026-11-{n + 10},EUR,Acme Supplies B.V.,NL001234567B01,"
+                f"Item {line},{line + n},{line * 2.5:.2f},21"
+            )
+    return ("\n".join(rows) + "\n").encode()
+
+
+def generated_json() -> bytes:
+    invoices = [
+        {
+            "invoice_number": f"GLOBEX-{n}",
+            "issue_date": "2026-11-20",
+            "currency": "USD",
+            "seller": {"name": "Globex Corporation", "tax_id": "US-98-7654321"},
+            "lines": [
+                {
+                    "line_id": "1",
+                    "description": "Consulting",
+                    "quantity": "8",
+                    "unit_price": "150.00",
+                    "net_amount": "1200.00",
                 },
-            },
-            "ResultPath": "$.created",
-            "Next": "Verify",
-        },
-        "Verify": {
-            "Type": "Pass",
-            "Parameters": {
-                "file.$": "$.file",
-                "count.$": "States.ArrayLength($.created)",
-                "total.$": "States.JsonToString($.created[*].total)",
-            },
-            "End": True,
-        },
-    },
-}
-BATCHES = {
-    "acme-2026-11.csv": [("INV-1001", "120.00"), ("INV-1002", "80.50"), ("INV-1003", "15.25")],
-    "globex-810.x12": [("G-77", "1999.99")],
-    "initech.json": [("IT-1", "42.00"), ("IT-2", "58.00")],
-}
+            ],
+        }
+        for n in (1, 2)
+    ]
+    return json.dumps({"invoices": invoices}).encode()
 
 
-def _registry() -> Registry:
-    registry = Registry()
-    registry.register(
-        "parse-file",
-        lambda event, _c: [{"number": n, "total": t} for n, t in BATCHES[event["file"]]],
-    )
-    registry.register("create-invoice", lambda event, _c: {**event, "created": True})
-    return registry
+def files() -> list[tuple[str, bytes]]:
+    out = [(Path(name).name, (SAMPLES / name).read_bytes()) for name in BUNDLED]
+    out += [("acme-export.csv", generated_csv()), ("globex.json", generated_json())]
+    out.append(("scanned-by-mistake.pdf", b"%PDF-1.7\n\x00\x01 not an invoice format"))
+    return out
 
 
-def main(database_url: str | None = None) -> None:
+def main(url: str | None = None) -> None:
     console = Console()
-    engine = Engine.open(open_database(database_url), invoker=_registry())
-    client = engine.client
-    sm = client.create_state_machine(name="invoice-demo", definition=json.dumps(DEFINITION))
-    started = {}
-    for name in BATCHES:
-        out = client.start_execution(
-            stateMachineArn=sm["stateMachineArn"], input=json.dumps({"file": name})
-        )
-        started[name] = out["executionArn"]
-    worker = Worker(engine.runtime)
-    with console.status("Running workflows..."):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            worker.run_once()
-            states = [client.describe_execution(executionArn=a) for a in started.values()]
-            if all(s["status"] != "RUNNING" for s in states):
-                break
-    table = Table(title="invoiceflow demo: one durable execution per file")
-    for column in ("file", "status", "invoices", "total", "history events"):
-        table.add_column(column)
-    for name, arn in started.items():
-        described = client.describe_execution(executionArn=arn)
-        output: dict[str, Any] = json.loads(described.get("output") or "{}")
-        totals = json.loads(output.get("total", "[]"))
-        events = client.get_execution_history(executionArn=arn)["events"]
-        table.add_row(
-            name,
-            described["status"],
-            str(output.get("count", "-")),
-            str(sum((Decimal(t) for t in totals), Decimal(0))),
-            str(len(events)),
-        )
-    console.print(table)
+    url = database_url(url)
+    registry = default_registry()
+    engine = Engine.open(open_database(url), invoker=registry)
+    pipeline = open_pipeline(engine, registry)
+    command = [sys.executable, "-m", "invoiceflow", "worker", "--database-url", url]
+    workers = [subprocess.Popen(command) for _ in range(2)]
+    try:
+        console.print(f"[bold]invoiceflow demo[/bold] on {url}: 2 workers, {len(files())} files")
+        received = [receive(pipeline, name, data, source="demo") for name, data in files()]
+        ids = [c.id for c in received]
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("containers finished", total=len(ids))
+            while True:
+                with engine.db.transaction(write=False) as tx:
+                    now = [containers.get(tx, i) for i in ids]
+                finished = sum(1 for c in now if c is not None and c.state in TERMINAL)
+                progress.update(task, completed=finished)
+                if finished == len(ids):
+                    break
+                time.sleep(0.1)
+        done = wait(pipeline, registry, ids, timeout=60)
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            w.wait(timeout=30)
+    console.print(_table(done))
     console.print(
-        "Look next: [bold]invoiceflow sfn history <executionArn>[/bold], or run "
-        "your own definition with [bold]invoiceflow sfn run FILE --input JSON[/bold]."
+        "Look next: [bold]invoiceflow invoices list[/bold], [bold]invoiceflow containers "
+        "show ID[/bold], [bold]invoiceflow sfn history EXECUTION_ARN[/bold]; parse a file "
+        "yourself with [bold]invoiceflow parse FILE[/bold], or submit your own with "
+        "[bold]invoiceflow submit FILE --wait[/bold]."
     )
+
+
+def _table(found: list[Container]) -> Table:
+    table = Table(title="containers")
+    for column in ("file", "state", "invoices", "reason"):
+        table.add_column(column)
+    for c in found:
+        colour = "green" if c.state == "Done" else "red"
+        table.add_row(
+            c.name, f"[{colour}]{c.state}[/{colour}]", str(c.created_count), c.reason or ""
+        )
+    return table

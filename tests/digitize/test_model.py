@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from invoiceflow.cli import app
 from invoiceflow.digitize import from_json, json_schema, parse, to_json
+from invoiceflow.samples import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 EVERY = [p for p in sorted(SAMPLES.glob("*/*")) if p.suffix in (".x12", ".xml")]
 
 

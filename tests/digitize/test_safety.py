@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from invoiceflow.digitize import DigitizeError, parse
+from invoiceflow.samples import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 VALID = [p for p in sorted(SAMPLES.glob("*/*")) if p.suffix in (".x12", ".xml", ".edi")]
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

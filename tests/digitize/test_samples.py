@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from invoiceflow.digitize import parse
-
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+from invoiceflow.samples import SAMPLES
 
 # file: [(number, issue date, currency, lines, line total, tax total, payable, seller)]
 EXPECTED = {

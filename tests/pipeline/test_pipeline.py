@@ -13,9 +13,8 @@ from invoiceflow.engine import Engine
 from invoiceflow.functions import Registry
 from invoiceflow.pipeline import Pipeline, Settings, open_pipeline
 from invoiceflow.pipeline.submit import receive, start, wait
+from invoiceflow.samples import SAMPLES
 from invoiceflow.store.sqlite import SQLiteDatabase
-
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
 class World:

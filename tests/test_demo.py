@@ -1,0 +1,22 @@
+"""`invoiceflow demo` runs the main job on the bundled files and reports how each ended."""
+
+from pathlib import Path
+
+import pytest
+
+from invoiceflow import demo
+from invoiceflow.engine import Engine
+from invoiceflow.pipeline import containers
+from invoiceflow.store import open_database
+
+
+def test_demo_processes_every_bundled_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path}/demo.db"
+    demo.main(url)
+    found = containers.listing(Engine.open(open_database(url)).db, "default")
+    states = {c.name: (c.state, c.created_count) for c in found}
+    assert len(states) == len(demo.files())
+    assert states["scanned-by-mistake.pdf"] == ("Error", 0)
+    assert states["acme-export.csv"] == ("Done", 5)
+    assert all(state == "Done" for name, (state, _) in states.items() if not name.endswith(".pdf"))
