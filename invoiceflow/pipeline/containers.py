@@ -64,9 +64,15 @@ class StoredInvoice:
     total: str | None
     invoice: dict[str, Any]
     created: float
+    duplicate_of: str | None
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "container": self.container_id, **self.invoice}
+        return {
+            "id": self.id,
+            "container": self.container_id,
+            "duplicate_of": self.duplicate_of,
+            **self.invoice,
+        }
 
 
 def new_id() -> str:
@@ -113,5 +119,19 @@ def store_invoice(
 
 
 def invoice_from_row(row: tuple[Any, ...]) -> StoredInvoice:
-    *head, body, created = row
-    return StoredInvoice(*head, orjson.loads(body), created)  # type: ignore[call-arg]
+    iid, tenant, container, position, number, supplier, issued, currency, total = row[:9]
+    body, created, duplicate_of = row[9:]
+    return StoredInvoice(
+        iid,
+        tenant,
+        container,
+        position,
+        number,
+        supplier,
+        issued,
+        currency,
+        total,
+        orjson.loads(body),
+        created,
+        duplicate_of,
+    )

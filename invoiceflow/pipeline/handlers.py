@@ -20,7 +20,7 @@ import orjson
 
 from invoiceflow.client_errors import ClientError
 from invoiceflow.digitize import DigitizeError, from_json, parse, to_json
-from invoiceflow.pipeline import containers
+from invoiceflow.pipeline import actions, containers
 from invoiceflow.pipeline.blobs import BlobStore
 from invoiceflow.store import Database
 
@@ -117,11 +117,14 @@ class Handlers:
         return {"invoice": invoice_id}
 
     def post_creation(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Actions after an invoice is created. A tenant configures them (webhooks, exports,
-        duplicate flags); with none configured there is nothing to do."""
+        """The actions the invoice's tenant configured (see actions); a webhook that is down
+        raises, so the queue tries again later."""
         with self.db.transaction(write=False) as tx:
-            if tx.fetchone("get_invoice", (body["invoice"],)) is None:
-                raise Permanent("UnknownInvoice", f"Invoice {body['invoice']} does not exist.")
+            row = tx.fetchone("get_invoice", (body["invoice"],))
+        if row is None:
+            raise Permanent("UnknownInvoice", f"Invoice {body['invoice']} does not exist.")
+        stored = containers.invoice_from_row(row)
+        actions.run(self.db, stored, actions.load_settings(self.db, stored.tenant))
         return {}
 
     def verify_file(self, body: dict[str, Any]) -> dict[str, Any]:

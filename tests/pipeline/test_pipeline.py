@@ -18,12 +18,12 @@ from invoiceflow.store.sqlite import SQLiteDatabase
 
 
 class World:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, max_receives: int = 2) -> None:
         self.db = SQLiteDatabase(str(tmp / "pipeline.db"))
         self.db.migrate()
         self.registry = Registry()
         self.engine = Engine.open(self.db, invoker=self.registry)
-        settings = Settings(visibility_timeout=1, max_receives=2)
+        settings = Settings(visibility_timeout=1, max_receives=max_receives)
         self.pipeline: Pipeline = open_pipeline(self.engine, self.registry, settings=settings)
 
     def submit(self, *files: tuple[str, bytes]) -> list[Any]:

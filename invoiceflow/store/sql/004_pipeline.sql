@@ -39,6 +39,14 @@ CREATE TABLE invoices (
     total          TEXT,
     invoice        TEXT NOT NULL,
     created        DOUBLE PRECISION NOT NULL,
+    duplicate_of   TEXT,
     UNIQUE (container_id, position)
 );
 CREATE INDEX invoices_listing ON invoices (tenant, created);
+CREATE INDEX invoices_supplier ON invoices (tenant, supplier, number);
+
+-- What a tenant wants done after each invoice is created (webhook, export, duplicates).
+CREATE TABLE tenant_settings (
+    tenant    TEXT PRIMARY KEY,
+    settings  TEXT NOT NULL
+);

@@ -54,11 +54,28 @@ SELECT COUNT(*) FROM invoices WHERE container_id = ?
 
 -- name: get_invoice
 SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
-       invoice, created
+       invoice, created, duplicate_of
 FROM invoices WHERE id = ?
 
 -- name: list_invoices
 SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
-       invoice, created
+       invoice, created, duplicate_of
 FROM invoices WHERE tenant = ? AND (? IS NULL OR container_id = ?)
 ORDER BY created DESC, id DESC LIMIT ?
+
+-- name: possible_duplicates
+SELECT id FROM invoices
+WHERE tenant = ? AND supplier = ? AND container_id <> ?
+  AND (created < ? OR (created = ? AND id < ?))
+  AND (number = ? OR (issue_date = ? AND total = ?))
+ORDER BY created, id LIMIT 1
+
+-- name: flag_duplicate
+UPDATE invoices SET duplicate_of = ? WHERE id = ? AND duplicate_of IS NULL
+
+-- name: get_settings
+SELECT settings FROM tenant_settings WHERE tenant = ?
+
+-- name: put_settings
+INSERT INTO tenant_settings (tenant, settings) VALUES (?, ?)
+ON CONFLICT (tenant) DO UPDATE SET settings = excluded.settings
