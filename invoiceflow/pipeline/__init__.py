@@ -8,6 +8,7 @@ same name, and the state machine itself. Change the ASL file and the pipeline fo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -73,7 +74,9 @@ def open_pipeline(
 
 
 def install(engine: Engine, registry: Registry, settings: Settings) -> str:
-    """Create (or keep) the workflow's queues, their mappings and the state machine."""
+    """Create the workflow's queues, their mappings and the state machine, or keep those
+    that exist: every process opening the pipeline installs, and must not undo what an
+    operator tuned."""
     definition = WORKFLOW.read_text(encoding="utf-8")
     sqs = SQSClient(engine.runtime.queues)
     functions = LambdaClient(Mappings(engine.db, engine.runtime.queues), registry)
@@ -92,10 +95,9 @@ def install(engine: Engine, registry: Registry, settings: Settings) -> str:
             "VisibilityTimeout": str(settings.visibility_timeout),
             "RedrivePolicy": json.dumps(policy),
         }
-        try:
+        # An existing queue keeps its settings: an operator may have tuned them.
+        with contextlib.suppress(sqs.exceptions.QueueNameExists):
             sqs.create_queue(QueueName=queue, Attributes=attributes)
-        except sqs.exceptions.QueueNameExists:
-            sqs.set_queue_attributes(QueueUrl=queue, Attributes=attributes)
         for source, function in ((queue, queue), (dead, DEAD_LETTER_HANDLER)):
             if (names.queue_arn(source), function) not in mapped:
                 functions.create_event_source_mapping(
