@@ -7,6 +7,8 @@ factory; errors are ``ClientError`` with ``response["Error"]["Code"]`` as botoco
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from invoiceflow.engine.executions import ExecutionAlreadyExists, InvalidName, c
 from invoiceflow.engine.runtime import Runtime
 from invoiceflow.engine.validate import validate
 from invoiceflow.engine.values import loads
-from invoiceflow.store import Database
+from invoiceflow.store import Database, Transaction
 
 MAX_HISTORY_PAGE = 1000
 
@@ -354,24 +356,66 @@ class StepFunctionsClient:
     def _answer(
         self, token: str, close_as: str | None, event: dict[str, Any], operation: str
     ) -> None:
+        with self.runtime.transaction() as tx:
+            self._answer_in(tx, token, close_as, event, operation)
+
+    def answer_tasks(
+        self, tx: Transaction, answers: Sequence[TaskAnswer]
+    ) -> list[ClientError | None]:
+        """invoiceflow's own batch form of SendTaskSuccess/SendTaskFailure: every answer in
+        the caller's transaction, so a batch costs one commit and is atomic with the caller's
+        own writes. Each answer's outcome, in order (None, or the error the single call would
+        raise). Use ``runtime.transaction()`` so workers in this process wake on commit."""
+        out: list[ClientError | None] = []
+        for answer in answers:
+            if answer.error is None:
+                event: dict[str, Any] = {"t": "result", "ok": True, "output": answer.output}
+                operation = "SendTaskSuccess"
+            else:
+                event = {"t": "result", "ok": False, "error": answer.error, "cause": answer.cause}
+                operation = "SendTaskFailure"
+            try:
+                self._answer_in(tx, answer.token, "DONE", event, operation)
+            except ClientError as exc:
+                out.append(exc)
+            else:
+                out.append(None)
+        return out
+
+    def _answer_in(
+        self,
+        tx: Transaction,
+        token: str,
+        close_as: str | None,
+        event: dict[str, Any],
+        operation: str,
+    ) -> None:
         if not tokens.well_formed(token):
             raise ClientError("InvalidToken", "Invalid Token: malformed task token", operation)
         digest = tokens.digest(token)
-        now = self.runtime.clock.now()
-        with self.runtime.transaction() as tx:
-            row = tx.fetchone("token_status", (digest,))
-            if row is None:
-                raise ClientError("TaskDoesNotExist", "Task Does Not Exist", operation)
-            status, execution_id, task_id = row
-            if status != "OPEN":
-                raise ClientError(
-                    "TaskTimedOut",
-                    "Task Timed Out: the task has already been closed or has timed out",
-                    operation,
-                )
-            if close_as is not None:
-                tx.execute("close_token", (close_as, digest))
-            self.runtime.post(tx, execution_id, {**event, "task": task_id}, now)
+        row = tx.fetchone("token_status", (digest,))
+        if row is None:
+            raise ClientError("TaskDoesNotExist", "Task Does Not Exist", operation)
+        status, execution_id, task_id = row
+        if status != "OPEN":
+            raise ClientError(
+                "TaskTimedOut",
+                "Task Timed Out: the task has already been closed or has timed out",
+                operation,
+            )
+        if close_as is not None:
+            tx.execute("close_token", (close_as, digest))
+        self.runtime.post(tx, execution_id, {**event, "task": task_id}, self.runtime.clock.now())
+
+
+@dataclass(frozen=True, slots=True)
+class TaskAnswer:
+    """One answer for ``answer_tasks``: success with ``output``, or failure with ``error``."""
+
+    token: str
+    output: Any = None
+    error: str | None = None
+    cause: str = ""
 
 
 def _check_definition(definition: str) -> None:

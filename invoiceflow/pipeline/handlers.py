@@ -16,15 +16,15 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import orjson
-
 from invoiceflow.client_errors import ClientError
 from invoiceflow.digitize import DigitizeError, from_json, parse, to_json
+from invoiceflow.engine.client import TaskAnswer
 from invoiceflow.pipeline import actions, containers
 from invoiceflow.pipeline.blobs import BlobStore
-from invoiceflow.store import Database
+from invoiceflow.store import Database, Transaction
 
 Work = Callable[[dict[str, Any]], dict[str, Any]]
+TxWork = Callable[[Transaction, dict[str, Any]], dict[str, Any]]
 CHUNK = 500  # parsed invoices stored per transaction
 
 
@@ -50,21 +50,20 @@ class Handlers:
         """Handler names as the workflow and the queue mappings refer to them."""
         return {
             "parse-file": self.parse_file,
-            "set-file-processing": self._queue_fed(self.set_file_processing),
-            "create-invoice": self._queue_fed(self.create_invoice),
-            "post-creation": self._queue_fed(self.post_creation),
-            "verify-file": self._queue_fed(self.verify_file),
-            "set-file-error": self._queue_fed(self.set_file_error),
+            "set-file-processing": self._in_transaction(self.set_file_processing),
+            "create-invoice": self._in_transaction(self.create_invoice),
+            "post-creation": self._outside(self.post_creation),
+            "verify-file": self._in_transaction(self.verify_file),
+            "set-file-error": self._in_transaction(self.set_file_error),
             "dead-letter": self.dead_letter,
         }
 
     # -- the steps -----------------------------------------------------------------------
-    def set_file_processing(self, body: dict[str, Any]) -> dict[str, Any]:
-        with self.db.transaction() as tx:
-            container = self._container(tx, body)
-            if container.state == "Done":
-                raise Permanent("AlreadyDone", f"Container {container.id} is already Done.")
-            tx.execute("start_processing", (time.time(), container.id))
+    def set_file_processing(self, tx: Transaction, body: dict[str, Any]) -> dict[str, Any]:
+        container = self._container(tx, body)
+        if container.state == "Done":
+            raise Permanent("AlreadyDone", f"Container {container.id} is already Done.")
+        tx.execute("start_processing", (time.time(), container.id))
         return {}
 
     def parse_file(self, event: dict[str, Any], _context: Any) -> dict[str, Any]:
@@ -102,18 +101,17 @@ class Handlers:
             with self.db.transaction() as tx:
                 tx.executemany("insert_parsed", rows)
 
-    def create_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
+    def create_invoice(self, tx: Transaction, body: dict[str, Any]) -> dict[str, Any]:
         position = int(body["position"])
-        with self.db.transaction() as tx:
-            container = self._container(tx, body)
-            row = tx.fetchone("get_parsed", (container.id, position))
-            if row is None:
-                raise Permanent(
-                    "NotParsed", f"Container {container.id} has no parsed invoice {position}."
-                )
-            invoice_id = containers.store_invoice(
-                tx, container, position, from_json(row[0]), time.time()
+        container = self._container(tx, body)
+        row = tx.fetchone("get_parsed", (container.id, position))
+        if row is None:
+            raise Permanent(
+                "NotParsed", f"Container {container.id} has no parsed invoice {position}."
             )
+        invoice_id = containers.store_invoice(
+            tx, container, position, from_json(row[0]), time.time()
+        )
         return {"invoice": invoice_id}
 
     def post_creation(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -127,25 +125,28 @@ class Handlers:
         actions.run(self.db, stored, actions.load_settings(self.db, stored.tenant))
         return {}
 
-    def verify_file(self, body: dict[str, Any]) -> dict[str, Any]:
-        with self.db.transaction() as tx:
-            container = self._container(tx, body)
-            created = int(tx.fetchone("count_invoices", (container.id,))[0])  # type: ignore[index]
-            if created != container.parsed_count:
-                raise Permanent(
-                    "CountMismatch",
-                    f"{created} invoices were created but the file holds {container.parsed_count}.",
-                )
-            tx.execute("finish_container", ("Done", None, created, time.time(), container.id))
+    def verify_file(self, tx: Transaction, body: dict[str, Any]) -> dict[str, Any]:
+        container = self._container(tx, body)
+        created = self._created(tx, container.id)
+        if created != container.parsed_count:
+            raise Permanent(
+                "CountMismatch",
+                f"{created} invoices were created but the file holds {container.parsed_count}.",
+            )
+        tx.execute("finish_container", ("Done", None, created, time.time(), container.id))
         return {"invoices": created}
 
-    def set_file_error(self, body: dict[str, Any]) -> dict[str, Any]:
+    def set_file_error(self, tx: Transaction, body: dict[str, Any]) -> dict[str, Any]:
         reason = _reason(body.get("error") or {})
-        with self.db.transaction() as tx:
-            container = self._container(tx, body)
-            created = int(tx.fetchone("count_invoices", (container.id,))[0])  # type: ignore[index]
-            tx.execute("finish_container", ("Error", reason, created, time.time(), container.id))
+        container = self._container(tx, body)
+        created = self._created(tx, container.id)
+        tx.execute("finish_container", ("Error", reason, created, time.time(), container.id))
         return {}
+
+    @staticmethod
+    def _created(tx: Transaction, container_id: str) -> int:
+        row = tx.fetchone("count_invoices", (container_id,))
+        return int(row[0]) if row else 0
 
     def dead_letter(self, event: dict[str, Any], _context: Any) -> None:
         """Every message a queue gave up on fails the workflow step that is waiting for it."""
@@ -174,40 +175,67 @@ class Handlers:
             )
         return container
 
-    def _queue_fed(self, work: Work) -> Callable[[Any, Any], Any]:
+    def _in_transaction(self, work: TxWork) -> Callable[[Any, Any], Any]:
+        """A batch's records worked on, and their tasks answered, in one transaction (one
+        commit per batch); each record under a savepoint, so one that fails alone is undone
+        alone."""
+
         def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-            failures = []
-            for record in event["Records"]:
-                try:
-                    body = json.loads(record["body"])
-                    token = body["TaskToken"]
-                except (ValueError, KeyError, TypeError):
-                    continue  # not one of ours: nothing is waiting for it
+            failures: list[str] = []
+            with self.sfn.runtime.transaction() as tx:
+                answers = []
+                for message_id, body, token in _records(event):
+                    tx.execute_raw("SAVEPOINT record")
+                    try:
+                        output = work(tx, body)
+                    except Permanent as exc:
+                        tx.execute_raw("ROLLBACK TO record")
+                        answers.append(TaskAnswer(token, error=exc.error, cause=str(exc)))
+                    except Exception:
+                        tx.execute_raw("ROLLBACK TO record")
+                        failures.append(message_id)
+                    else:
+                        answers.append(TaskAnswer(token, output=output))
+                    tx.execute_raw("RELEASE record")
+                self.sfn.answer_tasks(tx, answers)  # a task that moved on wants no answer
+            return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
+
+        return handler
+
+    def _outside(self, work: Work) -> Callable[[Any, Any], Any]:
+        """Records whose work calls out (webhooks) without holding the store's write lock;
+        their answers then go in one transaction."""
+
+        def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+            failures: list[str] = []
+            answers = []
+            for message_id, body, token in _records(event):
                 try:
                     output = work(body)
                 except Permanent as exc:
-                    _answer(
-                        partial(
-                            self.sfn.send_task_failure,
-                            taskToken=token,
-                            error=exc.error,
-                            cause=str(exc),
-                        )
-                    )
-                    continue
+                    answers.append(TaskAnswer(token, error=exc.error, cause=str(exc)))
                 except Exception:
-                    failures.append({"itemIdentifier": record["messageId"]})
-                    continue
-                _answer(
-                    partial(
-                        self.sfn.send_task_success,
-                        taskToken=token,
-                        output=orjson.dumps(output).decode(),
-                    )
-                )
-            return {"batchItemFailures": failures}
+                    failures.append(message_id)
+                else:
+                    answers.append(TaskAnswer(token, output=output))
+            if answers:
+                with self.sfn.runtime.transaction() as tx:
+                    self.sfn.answer_tasks(tx, answers)
+            return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
 
         return handler
+
+
+def _records(event: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(message id, body, task token) of each record that a workflow step waits for."""
+    out = []
+    for record in event["Records"]:
+        try:
+            body = json.loads(record["body"])
+            out.append((record["messageId"], body, str(body["TaskToken"])))
+        except (ValueError, KeyError, TypeError):
+            continue  # not one of ours: nothing is waiting for it
+    return out
 
 
 def _answer(call: Callable[[], Any]) -> None:

@@ -98,8 +98,11 @@ def test_a_step_that_keeps_failing_sends_the_container_to_error_and_a_rerun_fini
 def test_creating_an_invoice_twice_creates_it_once(w: World) -> None:
     [container] = w.submit(sample("ubl/en16931-ubl-tc434-example1.xml"))
     handlers = w.pipeline.handlers
-    first = handlers.create_invoice({"container": container.id, "position": 0})
-    second = handlers.create_invoice({"container": container.id, "position": 0})
+    body = {"container": container.id, "position": 0}
+    with w.db.transaction() as tx:
+        first = handlers.create_invoice(tx, body)
+    with w.db.transaction() as tx:
+        second = handlers.create_invoice(tx, body)
     assert first == second
     assert len(w.invoices(container.id)) == 1
 
