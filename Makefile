@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/queues.py
 	$(BIN)/python bench/digitize.py
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
