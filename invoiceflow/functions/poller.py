@@ -90,8 +90,13 @@ class Poller:
         return self._cached
 
     def poll(self) -> int:
-        """One batch per mapping that has messages; returns how many messages were handled."""
-        return sum(self.run_batch(m) for m in self.active())
+        """One batch per mapping that has messages; returns how many messages were handled.
+        One read finds the queues with messages, so idle mappings cost nothing."""
+        mappings = self.active()
+        if not mappings:
+            return 0
+        ready = self.queues.ready()
+        return sum(self.run_batch(m) for m in mappings if m.queue in ready)
 
     def run_batch(self, mapping: Mapping) -> int:
         try:

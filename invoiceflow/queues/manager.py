@@ -145,6 +145,11 @@ class Queues:
             rows = tx.fetch("list_queues", (prefix, after, limit))
         return [r[0] for r in rows if r[0].startswith(prefix)]
 
+    def ready(self) -> set[str]:
+        """The names of the queues that have a message to receive now (read-only)."""
+        with self.db.transaction(write=False) as tx:
+            return {row[0] for row in tx.fetch("queues_with_visible_messages", (self.now(),))}
+
     def counts(self, queue: Queue) -> dict[str, Any]:
         """Visible, in-flight and delayed message counts, and the oldest sent time."""
         now = self.now()

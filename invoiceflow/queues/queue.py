@@ -6,6 +6,7 @@ import base64
 import binascii
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -40,10 +41,18 @@ class Queue:
 
     @property
     def redrive(self) -> Redrive | None:
-        return redrive_policy(self.attributes.get("RedrivePolicy"))
+        return _redrive(self.attributes.get("RedrivePolicy"))
 
 
+@lru_cache(maxsize=256)
+def _redrive(text: str | None) -> Redrive | None:
+    return redrive_policy(text)
+
+
+@lru_cache(maxsize=256)
 def from_row(row: tuple[Any, ...]) -> Queue:
+    """A queue from its row; an unchanged row gives the same (immutable) object, so hot paths
+    do not parse its attributes again on every message."""
     qid, name, attributes, tags, created, modified = row
     return Queue(qid, name, orjson.loads(attributes), orjson.loads(tags), created, modified)
 

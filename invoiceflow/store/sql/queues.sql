@@ -107,3 +107,7 @@ UPDATE messages
 SET queue_id = ?, message_id = ?, sent_at = ?, expires_at = ?, visible_at = ?,
     receive_count = 0, first_receive_at = NULL, receipt = NULL, source_queue_id = NULL
 WHERE id = ?
+
+-- name: queues_with_visible_messages
+SELECT q.name FROM queues q
+WHERE EXISTS (SELECT 1 FROM messages m WHERE m.queue_id = q.id AND m.visible_at <= ?)
