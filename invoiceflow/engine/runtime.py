@@ -109,8 +109,11 @@ class Runtime:
                 self._feed(ex, loads(event))
             self._run_inline(ex, started)
         with self.db.transaction() as tx:
+            # Leases that ran out meanwhile may have been claimed by another owner: commit
+            # only what this owner still holds (one query for the whole round).
+            held = {row[0] for row in tx.fetch("leased_to", (owner,))}
             for ex in claimed:
-                if tx.fetchone("check_lease", (ex.id, owner)) is not None:
+                if ex.id in held:
                     self._commit(tx, ex, owner)
         return len(claimed)
 

@@ -97,7 +97,7 @@ def store_invoice(
 ) -> str:
     """Create the invoice at ``position`` of ``container`` unless it exists; its id."""
     seller = invoice.seller
-    tx.execute(
+    created = tx.fetchone(
         "insert_invoice",
         (
             new_id(),
@@ -113,7 +113,7 @@ def store_invoice(
             now,
         ),
     )
-    row = tx.fetchone("invoice_at", (container.id, position))
+    row = created or tx.fetchone("invoice_at", (container.id, position))  # made before
     assert row is not None
     return str(row[0])
 

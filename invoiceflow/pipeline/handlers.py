@@ -26,6 +26,7 @@ from invoiceflow.store import Database, Transaction
 Work = Callable[[dict[str, Any]], dict[str, Any]]
 TxWork = Callable[[Transaction, dict[str, Any]], dict[str, Any]]
 CHUNK = 500  # parsed invoices stored per transaction
+SETTINGS_TTL = 1.0  # seconds a tenant's post-creation settings are reused
 
 
 class Permanent(Exception):
@@ -45,6 +46,7 @@ class Handlers:
         self.db = db
         self.blobs = blobs
         self.sfn = sfn
+        self._settings_cache: dict[str, tuple[float, actions.Settings]] = {}
 
     def table(self) -> dict[str, Callable[[Any, Any], Any]]:
         """Handler names as the workflow and the queue mappings refer to them."""
@@ -122,8 +124,18 @@ class Handlers:
         if row is None:
             raise Permanent("UnknownInvoice", f"Invoice {body['invoice']} does not exist.")
         stored = containers.invoice_from_row(row)
-        actions.run(self.db, stored, actions.load_settings(self.db, stored.tenant))
+        actions.run(self.db, stored, self._settings(stored.tenant))
         return {}
+
+    def _settings(self, tenant: str) -> actions.Settings:
+        """A tenant's actions, read at most once a second: a batch of a hundred invoices
+        needs one read, and a change applies within a second."""
+        now = time.monotonic()
+        cached = self._settings_cache.get(tenant)
+        if cached is None or now - cached[0] > SETTINGS_TTL:
+            cached = (now, actions.load_settings(self.db, tenant))
+            self._settings_cache[tenant] = cached
+        return cached[1]
 
     def verify_file(self, tx: Transaction, body: dict[str, Any]) -> dict[str, Any]:
         container = self._container(tx, body)

@@ -132,8 +132,8 @@ SELECT status, execution_id, task_id FROM task_tokens WHERE token_hash = ?
 UPDATE task_tokens SET status = 'TIMED_OUT'
 WHERE execution_id = ? AND task_id = ? AND status = 'OPEN'
 
--- name: check_lease
-SELECT 1 FROM executions WHERE id = ? AND lease_owner = ?
+-- name: leased_to
+SELECT id FROM executions WHERE lease_owner = ?
 
 -- name: next_wake
 SELECT MIN(wake_at) FROM executions

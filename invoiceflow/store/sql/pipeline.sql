@@ -45,6 +45,7 @@ INSERT INTO invoices
      invoice, created)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (container_id, position) DO NOTHING
+RETURNING id
 
 -- name: invoice_at
 SELECT id FROM invoices WHERE container_id = ? AND position = ?
