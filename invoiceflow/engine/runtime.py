@@ -32,6 +32,7 @@ from invoiceflow.store import Database, Transaction
 
 INLINE_BUDGET = 0.2  # seconds of a round that may go to handlers before they are deferred
 LEASE = 5.0  # seconds an owner holds what it claimed unless it renews (see Worker)
+INLINE_EVENTS = 1000  # answers fed straight to one execution per commit, then via mailbox
 
 
 class Clock:
@@ -88,6 +89,7 @@ class Runtime:
         # Set when this process commits work for its own workers, so they need not wait
         # for their next poll.
         self.work_added = threading.Event()
+        self._local = threading.local()
 
     # -- one round -----------------------------------------------------------------------
     def run_round(self, owner: str, limit: int = 100, lease: float = LEASE) -> int:
@@ -187,36 +189,37 @@ class Runtime:
 
     # -- commit --------------------------------------------------------------------------
     def _commit(self, tx: Transaction, ex: _Claimed, owner: str) -> None:
-        final = ex.final
-        status = final.status if final else "RUNNING"
-        stopped = ex.env.now if final else None
-        output = dumps(final.output) if final and final.status == "SUCCEEDED" else None
-        error = final.error if final else None
-        cause = final.cause if final else None
         tx.executemany("consume_event", [(m,) for m in ex.consumed])
         now = ex.env.now
-        for cmd in ex.commands:
-            if cmd is None:
-                continue
-            if isinstance(cmd, SetTimer):
-                tx.execute(
-                    "set_timer",
-                    (ex.id, cmd.at, cmd.timer_id, dumps({"t": "timer", "timer": cmd.timer_id})),
-                )
-            elif isinstance(cmd, CancelTimer):
-                tx.execute("cancel_timer", (ex.id, cmd.timer_id))
-            elif isinstance(cmd, _TokenOnly):
-                tx.execute("insert_token", (tokens.digest(cmd.token), ex.id, cmd.task_id, now))
-            elif isinstance(cmd, Invoke):
-                if cmd.token is not None:
-                    tx.execute("insert_token", (tokens.digest(cmd.token), ex.id, cmd.task_id, now))
-                self._invoke(tx, ex, cmd, now)
-            elif isinstance(cmd, CancelTask):
-                tx.execute("cancel_task", (ex.id, cmd.task_id))
-                tx.execute("expire_task_token", (ex.id, cmd.task_id))
+        # Events the integrations answer at once (a message sent, an execution started) are
+        # fed to the execution here instead of making a round trip through its mailbox; what
+        # they lead to is committed in the same pass.
+        inline = _Inline(ex.id, now)
+        self._local.inline = inline
+        try:
+            i = 0
+            while i < len(ex.commands):
+                cmd = ex.commands[i]
+                i += 1
+                if cmd is not None:
+                    self._apply(tx, ex, cmd, now)
+                while inline.events:
+                    self._feed(ex, inline.events.pop(0))
+        finally:
+            self._local.inline = None
+        final = ex.final
         tx.execute(
             "save_execution",
-            (dumps(ex.state), status, output, error, cause, stopped, ex.id, owner),
+            (
+                dumps(ex.state),
+                final.status if final else "RUNNING",
+                dumps(final.output) if final and final.status == "SUCCEEDED" else None,
+                final.error if final else None,
+                final.cause if final else None,
+                ex.env.now if final else None,
+                ex.id,
+                owner,
+            ),
         )
         if ex.history:
             tx.execute(
@@ -224,6 +227,24 @@ class Runtime:
             )
         if final and ex.parent:
             self._notify_parent(tx, ex, final)
+
+    def _apply(self, tx: Transaction, ex: _Claimed, cmd: Any, now: float) -> None:
+        if isinstance(cmd, SetTimer):
+            tx.execute(
+                "set_timer",
+                (ex.id, cmd.at, cmd.timer_id, dumps({"t": "timer", "timer": cmd.timer_id})),
+            )
+        elif isinstance(cmd, CancelTimer):
+            tx.execute("cancel_timer", (ex.id, cmd.timer_id))
+        elif isinstance(cmd, _TokenOnly):
+            tx.execute("insert_token", (tokens.digest(cmd.token), ex.id, cmd.task_id, now))
+        elif isinstance(cmd, Invoke):
+            if cmd.token is not None:
+                tx.execute("insert_token", (tokens.digest(cmd.token), ex.id, cmd.task_id, now))
+            self._invoke(tx, ex, cmd, now)
+        elif isinstance(cmd, CancelTask):
+            tx.execute("cancel_task", (ex.id, cmd.task_id))
+            tx.execute("expire_task_token", (ex.id, cmd.task_id))
 
     def _invoke(self, tx: Transaction, ex: _Claimed, cmd: Invoke, now: float) -> None:
         service = cmd.resource.service
@@ -313,7 +334,12 @@ class Runtime:
 
     # -- mailbox -------------------------------------------------------------------------
     def post(self, tx: Transaction, execution_id: int, event: dict[str, Any], at: float) -> None:
-        """Deliver ``event`` to an execution at time ``at``, inside the caller's transaction."""
+        """Deliver ``event`` to an execution at time ``at``, inside the caller's transaction
+        (or, for the execution this thread is committing, straight to it)."""
+        pending: _Inline | None = getattr(self._local, "inline", None)
+        if pending is not None and pending.accepts(execution_id, at):
+            pending.events.append(event)
+            return
         tx.execute("enqueue", (execution_id, at, dumps(event)))
         tx.execute("wake", (at, execution_id, at))
 
@@ -342,6 +368,23 @@ class Runtime:
 
 
 _LAMBDA = ("lambda-function", "lambda")
+
+
+@dataclass(slots=True)
+class _Inline:
+    """Answers for the execution being committed, fed to it in the same commit. Bounded, so
+    a workflow that loops through instant failures still goes round its mailbox."""
+
+    execution_id: int
+    now: float
+    events: list[dict[str, Any]] = field(default_factory=list)
+    taken: int = 0
+
+    def accepts(self, execution_id: int, at: float) -> bool:
+        if execution_id != self.execution_id or at > self.now or self.taken >= INLINE_EVENTS:
+            return False
+        self.taken += 1
+        return True
 
 
 @dataclass(slots=True)

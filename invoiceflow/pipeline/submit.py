@@ -62,7 +62,8 @@ def start(pipeline: Pipeline, container_id: str) -> Container:
 def wait(
     pipeline: Pipeline, registry: Registry, ids: Iterable[str], timeout: float = 600.0
 ) -> list[Container]:
-    """The containers once each is Done or in Error, working on them meanwhile."""
+    """The containers once each is Done or in Error (and its workflow has finished),
+    working on them meanwhile."""
     wanted = list(ids)
     worker = full_worker(pipeline.engine.runtime, registry)
     thread = threading.Thread(target=worker.run, name="submit-worker", daemon=True)
@@ -73,9 +74,23 @@ def wait(
             with pipeline.engine.db.transaction(write=False) as tx:
                 found = [containers.get(tx, i) for i in wanted]
             done = [c for c in found if c is not None]
-            if all(c.state in TERMINAL for c in done) or time.monotonic() > deadline:
+            if all(c.state in TERMINAL for c in done) and _settled(pipeline, done):
+                return done
+            if time.monotonic() > deadline:
                 return done
             time.sleep(0.02)
     finally:
         worker.stop()
         thread.join()
+
+
+def _settled(pipeline: Pipeline, found: list[Container]) -> bool:
+    """Whether the workflows too have finished: a container is Done when Verify answers,
+    its execution one round later, and a waiting process should not leave that round
+    undone."""
+    client = pipeline.engine.client
+    return all(
+        client.describe_execution(executionArn=c.execution_arn)["status"] != "RUNNING"
+        for c in found
+        if c.execution_arn
+    )
