@@ -135,7 +135,7 @@ class EdifactReader:
                             seg,
                         )
                     )
-                held, draft = _invoice(draft, service), None
+                held, draft = _invoice(draft), None
             elif tag == "UNZ":
                 if held is not None:
                     if seg.get(1) != str(messages):
@@ -164,7 +164,7 @@ class EdifactReader:
             )
             if held is not None:
                 yield held
-            held = _invoice(draft, service)
+            held = _invoice(draft)
         if held is not None:
             yield held
         elif self.index == 0:
@@ -362,13 +362,12 @@ def _close_line(d: _Draft) -> None:
         d.line = None
 
 
-def _invoice(d: _Draft, service: Service) -> Invoice:
+def _invoice(d: _Draft) -> Invoice:
     _close_ac(d)
     _close_line(d)
     dates = d.dates
     issue = ymd(dates["137"], d.problems, "DTM+137") if "137" in dates else None
     due_text = dates.get("13") or dates.get("140")
-    first = next
     invoice = Invoice(
         invoice_number=d.invoice_number,
         source=d.source,
@@ -377,13 +376,13 @@ def _invoice(d: _Draft, service: Service) -> Invoice:
         issue_date=issue,
         due_date=ymd(due_text, d.problems, "DTM+13") if due_text else None,
         currency=d.currency,
-        purchase_order=first((r.id for r in d.references if r.type == "order"), None)
+        purchase_order=next((r.id for r in d.references if r.type == "order"), None)
         or (d.line_orders[0] if d.line_orders else None),
-        contract=first((r.id for r in d.references if r.type == "contract"), None),
-        seller=first((d.parties[r] for r in _SELLER if r in d.parties), None),
-        buyer=first((d.parties[r] for r in _BUYER if r in d.parties), None),
-        payee=first((d.parties[r] for r in _PAYEE if r in d.parties), None),
-        ship_to=first((d.parties[r] for r in _SHIP_TO if r in d.parties), None),
+        contract=next((r.id for r in d.references if r.type == "contract"), None),
+        seller=next((d.parties[r] for r in _SELLER if r in d.parties), None),
+        buyer=next((d.parties[r] for r in _BUYER if r in d.parties), None),
+        payee=next((d.parties[r] for r in _PAYEE if r in d.parties), None),
+        ship_to=next((d.parties[r] for r in _SHIP_TO if r in d.parties), None),
         delivery_date=ymd(dates["35"], d.problems, "DTM+35") if "35" in dates else None,
         lines=d.lines,
         tax=d.taxes,
