@@ -6,6 +6,11 @@ it. A receive that would make a message's receive count exceed the queue's
 maxReceiveCount moves it to the dead-letter queue instead, keeping its sent time (and so
 its expiry). ``send`` takes the caller's transaction, so a workflow's transition and the
 messages it sends commit together.
+
+Sends are durable commits: an acknowledged message survives a power cut. Receives, deletes
+and visibility changes are not flushed to disk one by one (the next durable commit carries
+them): losing one in a power cut can only deliver a message again, which at-least-once
+delivery allows and SQS itself documents for deletes.
 """
 
 from __future__ import annotations
@@ -280,7 +285,7 @@ class Queues:
             timeout = queue.number("VisibilityTimeout")
         redrive = queue.redrive
         out: list[Received] = []
-        with self.db.transaction() as tx:
+        with self.db.transaction(durable=False) as tx:
             tx.execute("expire_messages", (queue.id, now))
             dead_letter = find_optional(tx, redrive.dead_letter_queue) if redrive else None
             seen: set[int] = set()  # with a zero timeout a received message stays visible
@@ -335,7 +340,7 @@ class Queues:
     def delete_messages(self, ref: str, handles: list[str]) -> list[QueueError | None]:
         """Delete several messages in one transaction; each handle's outcome, in order."""
         rows: list[tuple[int, int, str]] = []
-        with self.db.transaction() as tx:
+        with self.db.transaction(durable=False) as tx:
             queue = find(tx, ref)
             out = [_attempt(partial(self._to_delete, queue, h, rows)) for h in handles]
             if rows:
@@ -358,7 +363,7 @@ class Queues:
         """Change several messages' visibility timeouts in one transaction; each change's
         outcome, in order."""
         now = self.now()
-        with self.db.transaction() as tx:
+        with self.db.transaction(durable=False) as tx:
             queue = find(tx, ref)
             out = [_attempt(partial(self._change, tx, queue, h, t, now)) for h, t in changes]
         if any(t == 0 for _, t in changes):

@@ -63,8 +63,16 @@ class Database(ABC):
     dialect: str
 
     @abstractmethod
-    def transaction(self, *, write: bool = True) -> AbstractContextManager[Transaction]:
-        """A transaction; ``write=False`` promises not to write, so backends may skip locks."""
+    def transaction(
+        self, *, write: bool = True, durable: bool = True
+    ) -> AbstractContextManager[Transaction]:
+        """A transaction; ``write=False`` promises not to write, so backends may skip locks.
+
+        ``durable=False`` says that losing this commit in a power cut (not in a process
+        crash: it is committed) would be harmless, because what it records is redone or
+        repeated anyway; backends may then skip the flush to disk (SQLite's
+        synchronous=NORMAL, PostgreSQL's synchronous_commit=off). A later durable commit
+        flushes it along."""
 
     @abstractmethod
     def close(self) -> None: ...
