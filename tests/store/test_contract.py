@@ -166,3 +166,15 @@ def test_history_pages_keep_their_order(db: Database) -> None:
         assert tx.fetch("history_reverse", (ex, 3)) == [("[1,2]",)]
     with pytest.raises(ConstraintViolation), db.transaction() as tx:
         tx.execute("insert_history", (ex, 3, 3, "[3]"))
+
+
+def test_a_lazy_commit_is_committed_and_a_durable_one_carries_it(db: Database) -> None:
+    with db.transaction(durable=False) as tx:
+        tx.execute("insert_state_machine", (SM + "lazy", "lazy", "{}", "", "STANDARD", 0.0))
+    with db.transaction(write=False) as tx:  # visible at once, to every connection
+        assert tx.fetchone("get_state_machine", (SM + "lazy",)) is not None
+    with pytest.raises(ValueError), db.transaction(durable=False) as tx:
+        tx.execute("insert_state_machine", (SM + "gone", "gone", "{}", "", "STANDARD", 0.0))
+        raise ValueError("rolled back like any other")
+    with db.transaction() as tx:
+        assert tx.fetchone("get_state_machine", (SM + "gone",)) is None
