@@ -26,6 +26,7 @@ from invoiceflow.store import Database, Transaction
 Work = Callable[[dict[str, Any]], dict[str, Any]]
 TxWork = Callable[[Transaction, dict[str, Any]], dict[str, Any]]
 CHUNK = 500  # parsed invoices stored per transaction
+CHUNK_POSITIONS = 100  # invoices per chunk the workflow's Map hands to its inner Map
 SETTINGS_TTL = 1.0  # seconds a tenant's post-creation settings are reused
 
 
@@ -77,7 +78,13 @@ class Handlers:
             count = container.parsed_count
         else:
             count = self._parse(container)
-        return {"count": count, "positions": list(range(count))}
+        return {
+            "count": count,
+            "chunks": [
+                {"first": first, "last": min(first + CHUNK_POSITIONS, count) - 1}
+                for first in range(0, count, CHUNK_POSITIONS)
+            ],
+        }
 
     def _parse(self, container: containers.Container) -> int:
         rows: list[tuple[str, int, str]] = []
