@@ -208,6 +208,11 @@ def worker_cmd(
 ) -> None:
     """Advance executions, fire timers, run handlers and feed queues to their handlers
     until stopped (SIGINT/SIGTERM)."""
+    # A stop asked for while starting up is honoured too. The handler only sets a flag: it
+    # runs on the main thread, which must never be inside a lock the handler would take.
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
     from invoiceflow.functions.worker import full_worker
 
     _import(handlers)
@@ -215,14 +220,13 @@ def worker_cmd(
     worker = full_worker(
         pipeline.engine.runtime, default_registry(), batch=batch, name=name, lease=lease
     )
-    # The loop runs in a thread of its own: a signal handler runs on the main thread, and
-    # must not find that thread holding the locks stop() takes (an Event's, mid-wait).
     loop = threading.Thread(target=worker.run, name="worker")
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: worker.stop())
     loop.start()
+    typer.echo(f"invoiceflow worker {worker.owner} ready", err=True)
     while loop.is_alive():
-        loop.join(0.5)
+        if stopping.is_set():
+            worker.stop()
+        loop.join(0.1)
 
 
 @app.command("parse")

@@ -14,12 +14,16 @@ def test_sigterm_at_random_moments_stops_the_worker(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/w.db"
     rng = random.Random()
     for _ in range(8):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "invoiceflow", "worker", "--database-url", url], cwd=ROOT
-        )
-        time.sleep(rng.uniform(0.5, 1.2))  # past start-up, somewhere in the idle loop
-        proc.send_signal(signal.SIGTERM)
-        try:
-            assert proc.wait(timeout=10) == 0
-        finally:
-            proc.kill()
+        with subprocess.Popen(
+            [sys.executable, "-m", "invoiceflow", "worker", "--database-url", url],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+        ) as proc:
+            try:
+                assert proc.stderr is not None
+                assert b"ready" in proc.stderr.readline()  # past start-up
+                time.sleep(rng.uniform(0.0, 0.5))  # somewhere in the idle loop
+                proc.send_signal(signal.SIGTERM)
+                assert proc.wait(timeout=10) == 0
+            finally:
+                proc.kill()
