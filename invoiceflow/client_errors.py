@@ -1,13 +1,45 @@
 """The error a client raises, shaped like botocore's ClientError.
 
 As with boto3, ``client.exceptions.TaskTimedOut`` (or any other error code) is a subclass
-of ClientError that catches exactly that code, so both styles of handling carry over.
+of ClientError that catches exactly that code, so both styles of handling carry over. The
+layers below the clients raise ``ServiceError`` named by the same codes; ``operation``
+turns it into the ClientError of the API call it happened in.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ServiceError(Exception):
+    """A refusal by a service's own layer (queues, functions), named by its AWS error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def operation(name: str) -> Callable[[F], F]:
+    """Report a ServiceError raised inside the decorated client method as the ClientError
+    boto3 would raise for API operation ``name``."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except ServiceError as exc:
+                raise ClientError(exc.code, exc.message, name) from None
+
+        return call  # type: ignore[return-value]
+
+    return wrap
 
 
 class ClientError(Exception):

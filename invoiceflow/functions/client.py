@@ -3,32 +3,14 @@ source mappings from queues, and invoking a registered handler."""
 
 from __future__ import annotations
 
-import functools
 import io
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
-from invoiceflow.client_errors import ClientError, Exceptions
-from invoiceflow.functions.mappings import REPORT_FAILURES, MappingError, Mappings
+from invoiceflow.client_errors import ClientError, Exceptions, operation
+from invoiceflow.functions.mappings import REPORT_FAILURES, Mappings
 from invoiceflow.functions.registry import Registry
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _operation(name: str) -> Callable[[F], F]:
-    def wrap(fn: F) -> F:
-        @functools.wraps(fn)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except MappingError as exc:
-                raise ClientError(exc.code, exc.message, name) from None
-
-        return call  # type: ignore[return-value]
-
-    return wrap
 
 
 class LambdaClient:
@@ -38,7 +20,7 @@ class LambdaClient:
         self.mappings = mappings
         self.registry = registry
 
-    @_operation("CreateEventSourceMapping")
+    @operation("CreateEventSourceMapping")
     def create_event_source_mapping(
         self,
         EventSourceArn: str,
@@ -61,11 +43,11 @@ class LambdaClient:
         )
         return m.describe()
 
-    @_operation("GetEventSourceMapping")
+    @operation("GetEventSourceMapping")
     def get_event_source_mapping(self, UUID: str, **_: Any) -> dict[str, Any]:
         return self.mappings.get(UUID).describe()
 
-    @_operation("ListEventSourceMappings")
+    @operation("ListEventSourceMappings")
     def list_event_source_mappings(
         self, EventSourceArn: str | None = None, FunctionName: str | None = None, **_: Any
     ) -> dict[str, Any]:
@@ -77,7 +59,7 @@ class LambdaClient:
         ]
         return {"EventSourceMappings": found}
 
-    @_operation("UpdateEventSourceMapping")
+    @operation("UpdateEventSourceMapping")
     def update_event_source_mapping(self, UUID: str, **params: Any) -> dict[str, Any]:
         changes: dict[str, Any] = {}
         if "BatchSize" in params:
@@ -92,11 +74,11 @@ class LambdaClient:
             changes["enabled"] = bool(params["Enabled"])
         return self.mappings.update(UUID, **changes).describe()
 
-    @_operation("DeleteEventSourceMapping")
+    @operation("DeleteEventSourceMapping")
     def delete_event_source_mapping(self, UUID: str, **_: Any) -> dict[str, Any]:
         return {**self.mappings.delete(UUID).describe(), "State": "Deleting"}
 
-    @_operation("Invoke")
+    @operation("Invoke")
     def invoke(self, FunctionName: str, Payload: bytes | str = b"{}", **_: Any) -> dict[str, Any]:
         """Run a registered handler now (RequestResponse); a handler error is reported as
         Lambda reports it: FunctionError "Unhandled" and the error document as payload.

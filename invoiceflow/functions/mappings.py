@@ -14,17 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from invoiceflow.client_errors import ServiceError
 from invoiceflow.queues import QueueError, Queues, names
 from invoiceflow.store import Database, Transaction
 
 REPORT_FAILURES = "ReportBatchItemFailures"
 
 
-class MappingError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class MappingError(ServiceError):
+    pass
 
 
 @dataclass(frozen=True, slots=True)

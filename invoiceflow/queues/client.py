@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import functools
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from invoiceflow.client_errors import ClientError, Exceptions
+from invoiceflow.client_errors import Exceptions, operation
 from invoiceflow.queues import moves, names
 from invoiceflow.queues.attributes import MAX_MESSAGE_SIZE, message_size
 from invoiceflow.queues.errors import QueueError
@@ -22,29 +20,12 @@ from invoiceflow.queues.manager import Queues, Received
 from invoiceflow.queues.md5 import md5_of_attributes
 from invoiceflow.queues.queue import Queue
 
-F = TypeVar("F", bound=Callable[..., Any])
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _COUNTED = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 )
-
-
-def _operation(name: str) -> Callable[[F], F]:
-    """Report QueueErrors as the ClientError boto3 would raise for operation ``name``."""
-
-    def wrap(fn: F) -> F:
-        @functools.wraps(fn)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except QueueError as exc:
-                raise ClientError(exc.code, exc.message, name) from None
-
-        return call  # type: ignore[return-value]
-
-    return wrap
 
 
 def _check_batch(entries: Any) -> list[dict[str, Any]]:
@@ -86,7 +67,7 @@ class SQSClient:
         self.queues = queues
 
     # -- queues --------------------------------------------------------------------------
-    @_operation("CreateQueue")
+    @operation("CreateQueue")
     def create_queue(
         self,
         QueueName: str,
@@ -96,11 +77,11 @@ class SQSClient:
     ) -> dict[str, Any]:
         return {"QueueUrl": self.queues.create(QueueName, Attributes, tags).url}
 
-    @_operation("GetQueueUrl")
+    @operation("GetQueueUrl")
     def get_queue_url(self, QueueName: str, **_: Any) -> dict[str, Any]:
         return {"QueueUrl": self.queues.get(QueueName).url}
 
-    @_operation("ListQueues")
+    @operation("ListQueues")
     def list_queues(
         self,
         QueueNamePrefix: str = "",
@@ -117,17 +98,17 @@ class SQSClient:
             out["NextToken"] = found[limit - 1]
         return out
 
-    @_operation("DeleteQueue")
+    @operation("DeleteQueue")
     def delete_queue(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
         self.queues.delete(QueueUrl)
         return {}
 
-    @_operation("PurgeQueue")
+    @operation("PurgeQueue")
     def purge_queue(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
         self.queues.purge(QueueUrl)
         return {}
 
-    @_operation("GetQueueAttributes")
+    @operation("GetQueueAttributes")
     def get_queue_attributes(
         self, QueueUrl: str, AttributeNames: list[str] | None = None, **_: Any
     ) -> dict[str, Any]:
@@ -157,14 +138,14 @@ class SQSClient:
             )
         return out
 
-    @_operation("SetQueueAttributes")
+    @operation("SetQueueAttributes")
     def set_queue_attributes(
         self, QueueUrl: str, Attributes: dict[str, str], **_: Any
     ) -> dict[str, Any]:
         self.queues.set_attributes(QueueUrl, Attributes)
         return {}
 
-    @_operation("ListDeadLetterSourceQueues")
+    @operation("ListDeadLetterSourceQueues")
     def list_dead_letter_source_queues(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
         target = self.queues.get(QueueUrl)
         urls = []
@@ -174,23 +155,23 @@ class SQSClient:
                 urls.append(names.queue_url(name))
         return {"queueUrls": urls}
 
-    @_operation("TagQueue")
+    @operation("TagQueue")
     def tag_queue(self, QueueUrl: str, Tags: dict[str, str], **_: Any) -> dict[str, Any]:
         self.queues.tag(QueueUrl, Tags, [])
         return {}
 
-    @_operation("UntagQueue")
+    @operation("UntagQueue")
     def untag_queue(self, QueueUrl: str, TagKeys: list[str], **_: Any) -> dict[str, Any]:
         self.queues.tag(QueueUrl, {}, TagKeys)
         return {}
 
-    @_operation("ListQueueTags")
+    @operation("ListQueueTags")
     def list_queue_tags(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
         tags = self.queues.get(QueueUrl).tags
         return {"Tags": tags} if tags else {}
 
     # -- messages ------------------------------------------------------------------------
-    @_operation("SendMessage")
+    @operation("SendMessage")
     def send_message(
         self,
         QueueUrl: str,
@@ -204,7 +185,7 @@ class SQSClient:
             sent = self.queues.send(tx, queue, MessageBody, MessageAttributes, DelaySeconds)
         return _sent(sent)
 
-    @_operation("SendMessageBatch")
+    @operation("SendMessageBatch")
     def send_message_batch(
         self, QueueUrl: str, Entries: list[dict[str, Any]], **_: Any
     ) -> dict[str, Any]:
@@ -237,7 +218,7 @@ class SQSClient:
                 ok.append({"Id": e["Id"], **_sent(outcome)})
         return {"Successful": ok, "Failed": failed}
 
-    @_operation("ReceiveMessage")
+    @operation("ReceiveMessage")
     def receive_message(
         self,
         QueueUrl: str,
@@ -255,12 +236,12 @@ class SQSClient:
         system = [*(AttributeNames or []), *(MessageSystemAttributeNames or [])]
         return {"Messages": [_message(m, system, MessageAttributeNames or []) for m in got]}
 
-    @_operation("DeleteMessage")
+    @operation("DeleteMessage")
     def delete_message(self, QueueUrl: str, ReceiptHandle: str, **_: Any) -> dict[str, Any]:
         self.queues.delete_message(QueueUrl, ReceiptHandle)
         return {}
 
-    @_operation("DeleteMessageBatch")
+    @operation("DeleteMessageBatch")
     def delete_message_batch(
         self, QueueUrl: str, Entries: list[dict[str, Any]], **_: Any
     ) -> dict[str, Any]:
@@ -268,14 +249,14 @@ class SQSClient:
         handles = [str(e.get("ReceiptHandle", "")) for e in entries]
         return _outcomes(entries, self.queues.delete_messages(QueueUrl, handles))
 
-    @_operation("ChangeMessageVisibility")
+    @operation("ChangeMessageVisibility")
     def change_message_visibility(
         self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int, **_: Any
     ) -> dict[str, Any]:
         self.queues.change_visibility(QueueUrl, ReceiptHandle, VisibilityTimeout)
         return {}
 
-    @_operation("ChangeMessageVisibilityBatch")
+    @operation("ChangeMessageVisibilityBatch")
     def change_message_visibility_batch(
         self, QueueUrl: str, Entries: list[dict[str, Any]], **_: Any
     ) -> dict[str, Any]:
@@ -284,7 +265,7 @@ class SQSClient:
         return _outcomes(entries, self.queues.change_visibilities(QueueUrl, changes))
 
     # -- dead-letter redrive -------------------------------------------------------------
-    @_operation("StartMessageMoveTask")
+    @operation("StartMessageMoveTask")
     def start_message_move_task(
         self,
         SourceArn: str,
@@ -295,13 +276,13 @@ class SQSClient:
         handle = moves.start(self.queues, SourceArn, DestinationArn, MaxNumberOfMessagesPerSecond)
         return {"TaskHandle": handle}
 
-    @_operation("ListMessageMoveTasks")
+    @operation("ListMessageMoveTasks")
     def list_message_move_tasks(
         self, SourceArn: str, MaxResults: int = 1, **_: Any
     ) -> dict[str, Any]:
         return {"Results": moves.listing(self.queues, SourceArn, MaxResults)}
 
-    @_operation("CancelMessageMoveTask")
+    @operation("CancelMessageMoveTask")
     def cancel_message_move_task(self, TaskHandle: str, **_: Any) -> dict[str, Any]:
         return {"ApproximateNumberOfMessagesMoved": moves.cancel(self.queues, TaskHandle)}
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from invoiceflow.client_errors import ServiceError
 
-class QueueError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+
+class QueueError(ServiceError):
+    pass
 
 
 def invalid(message: str) -> QueueError:
