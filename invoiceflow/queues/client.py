@@ -147,13 +147,7 @@ class SQSClient:
 
     @operation("ListDeadLetterSourceQueues")
     def list_dead_letter_source_queues(self, QueueUrl: str, **_: Any) -> dict[str, Any]:
-        target = self.queues.get(QueueUrl)
-        urls = []
-        for name in self.queues.queue_names():
-            redrive = self.queues.get(name).redrive
-            if redrive and redrive.dead_letter_queue == target.name:
-                urls.append(names.queue_url(name))
-        return {"queueUrls": urls}
+        return {"queueUrls": [q.url for q in self.queues.dead_letter_sources(QueueUrl)]}
 
     @operation("TagQueue")
     def tag_queue(self, QueueUrl: str, Tags: dict[str, str], **_: Any) -> dict[str, Any]:

@@ -30,7 +30,14 @@ from invoiceflow.queues import attributes as qa
 from invoiceflow.queues import names
 from invoiceflow.queues.errors import QueueError, invalid
 from invoiceflow.queues.md5 import md5_of_attributes, md5_of_body
-from invoiceflow.queues.queue import Queue, find, from_row, new_receipt, parse_receipt
+from invoiceflow.queues.queue import (
+    Queue,
+    dead_letter_sources,
+    find,
+    from_row,
+    new_receipt,
+    parse_receipt,
+)
 from invoiceflow.store import Database, Transaction
 
 POLL = 0.02  # seconds between looks at the store while long polling for other processes
@@ -149,6 +156,11 @@ class Queues:
         with self.db.transaction(write=False) as tx:
             rows = tx.fetch("list_queues", (prefix, after, limit))
         return [r[0] for r in rows if r[0].startswith(prefix)]
+
+    def dead_letter_sources(self, ref: str) -> list[Queue]:
+        """The queues that send their dead letters to the queue ``ref`` names."""
+        with self.db.transaction(write=False) as tx:
+            return dead_letter_sources(tx, find(tx, ref))
 
     def ready(self) -> set[str]:
         """The names of the queues that have a message to receive now (read-only)."""

@@ -13,18 +13,10 @@ from typing import Any
 
 from invoiceflow.queues.errors import QueueError, invalid
 from invoiceflow.queues.manager import Queues
-from invoiceflow.queues.queue import Queue, find, from_row
+from invoiceflow.queues.queue import Queue, dead_letter_sources, find, from_row
 from invoiceflow.store import Transaction
 
 STEP = 500  # messages moved per task per step when no rate is set
-
-
-def _is_dead_letter_queue(tx: Transaction, queue: Queue) -> bool:
-    for _id, _name, attrs in tx.fetch("dead_letter_sources"):
-        redrive = from_row((_id, _name, attrs, "{}", 0.0, 0.0)).redrive
-        if redrive and redrive.dead_letter_queue == queue.name:
-            return True
-    return False
 
 
 def start(
@@ -36,7 +28,7 @@ def start(
     with queues.db.transaction() as tx:
         source = find(tx, source_arn)
         destination = find(tx, destination_arn) if destination_arn else None
-        if not _is_dead_letter_queue(tx, source):
+        if not dead_letter_sources(tx, source):
             raise invalid("Source queue must be configured as a Dead Letter Queue.")
         if any(r[4] == "RUNNING" for r in tx.fetch("list_move_tasks", (source.id, 10))):
             raise QueueError(

@@ -66,6 +66,12 @@ def find(tx: Transaction, ref: str) -> Queue:
     return from_row(row)
 
 
+def dead_letter_sources(tx: Transaction, queue: Queue) -> list[Queue]:
+    """The queues whose RedrivePolicy names ``queue`` as their dead-letter queue."""
+    sources = (from_row(row) for row in tx.fetch("all_queues"))
+    return [q for q in sources if q.redrive and q.redrive.dead_letter_queue == queue.name]
+
+
 def new_receipt(queue_id: int, row_id: int) -> tuple[str, str]:
     """A fresh (receipt handle, nonce): the nonce is stored, the handle given out."""
     nonce = secrets.token_urlsafe(12)

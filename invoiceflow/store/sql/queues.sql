@@ -74,8 +74,8 @@ FROM messages WHERE queue_id = ? AND expires_at > ?
 -- name: next_visible
 SELECT MIN(visible_at) FROM messages WHERE queue_id = ?
 
--- name: dead_letter_sources
-SELECT id, name, attributes FROM queues ORDER BY name
+-- name: all_queues
+SELECT id, name, attributes, tags, created, modified FROM queues ORDER BY name
 
 -- name: insert_move_task
 INSERT INTO message_move_tasks
