@@ -14,7 +14,7 @@ from typing import Any
 
 from invoiceflow.functions.mappings import Mapping, Mappings
 from invoiceflow.functions.registry import Registry
-from invoiceflow.queues import QueueError, Queues, Received, names
+from invoiceflow.queues import Queue, QueueError, Queues, Received, names
 from invoiceflow.queues.client import system_attributes
 
 REFRESH = 1.0  # seconds between re-reads of the mapping table
@@ -108,7 +108,7 @@ class Poller:
         if not allowed:
             return 0
         try:
-            batch = self._collect(mapping)
+            batch = self._collect(mapping, queue)
             if batch:
                 self._deliver(mapping, queue.arn, timeout, batch)
             return len(batch)
@@ -129,13 +129,11 @@ class Poller:
             )
         return (True, int(row[0])) if row else (False, None)
 
-    def _collect(self, mapping: Mapping) -> list[Received]:
+    def _collect(self, mapping: Mapping, queue: Queue) -> list[Received]:
         batch: list[Received] = []
         deadline = time.monotonic() + mapping.batch_window
         while len(batch) < mapping.batch_size:
-            got = self.queues.receive(
-                mapping.queue, min(10, mapping.batch_size - len(batch)), None, 0
-            )
+            got = self.queues.receive_from(queue, min(10, mapping.batch_size - len(batch)), None, 0)
             batch += got
             if not got:
                 if not batch or time.monotonic() >= deadline:

@@ -275,7 +275,16 @@ class Queues:
             )
         _in_range("VisibilityTimeout", visibility_timeout, 43_200)
         _in_range("WaitTimeSeconds", wait_seconds, 20)
-        queue = self.get(ref)
+        return self.receive_from(self.get(ref), max_messages, visibility_timeout, wait_seconds)
+
+    def receive_from(
+        self,
+        queue: Queue,
+        max_messages: int,
+        visibility_timeout: int | None = None,
+        wait_seconds: int | None = None,
+    ) -> list[Received]:
+        """``receive`` for a queue the caller has already read (and arguments it checked)."""
         if wait_seconds is None:
             wait_seconds = queue.number("ReceiveMessageWaitTimeSeconds")
         deadline = time.monotonic() + wait_seconds
