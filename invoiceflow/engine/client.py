@@ -333,31 +333,25 @@ class StepFunctionsClient:
             raise ClientError(
                 "InvalidOutput", "Invalid output: not JSON", "SendTaskSuccess"
             ) from None
-        self._answer(
-            taskToken, "DONE", {"t": "result", "ok": True, "output": value}, "SendTaskSuccess"
-        )
+        self._answer_one(TaskAnswer(taskToken, output=value))
         return {}
 
     def send_task_failure(
         self, taskToken: str, error: str | None = None, cause: str | None = None, **_: Any
     ) -> dict[str, Any]:
-        self._answer(
-            taskToken,
-            "DONE",
-            {"t": "result", "ok": False, "error": error or "", "cause": cause or ""},
-            "SendTaskFailure",
-        )
+        self._answer_one(TaskAnswer(taskToken, error=error or "", cause=cause or ""))
         return {}
 
     def send_task_heartbeat(self, taskToken: str, **_: Any) -> dict[str, Any]:
-        self._answer(taskToken, None, {"t": "heartbeat"}, "SendTaskHeartbeat")
+        with self.runtime.transaction() as tx:
+            self._answer_in(tx, taskToken, None, {"t": "heartbeat"}, "SendTaskHeartbeat")
         return {}
 
-    def _answer(
-        self, token: str, close_as: str | None, event: dict[str, Any], operation: str
-    ) -> None:
+    def _answer_one(self, answer: TaskAnswer) -> None:
         with self.runtime.transaction() as tx:
-            self._answer_in(tx, token, close_as, event, operation)
+            [outcome] = self.answer_tasks(tx, [answer])
+            if outcome is not None:
+                raise outcome
 
     def answer_tasks(
         self, tx: Transaction, answers: Sequence[TaskAnswer]
@@ -368,14 +362,8 @@ class StepFunctionsClient:
         raise). Use ``runtime.transaction()`` so workers in this process wake on commit."""
         out: list[ClientError | None] = []
         for answer in answers:
-            if answer.error is None:
-                event: dict[str, Any] = {"t": "result", "ok": True, "output": answer.output}
-                operation = "SendTaskSuccess"
-            else:
-                event = {"t": "result", "ok": False, "error": answer.error, "cause": answer.cause}
-                operation = "SendTaskFailure"
             try:
-                self._answer_in(tx, answer.token, "DONE", event, operation)
+                self._answer_in(tx, answer.token, "DONE", answer.event(), answer.operation)
             except ClientError as exc:
                 out.append(exc)
             else:
@@ -420,6 +408,16 @@ class TaskAnswer:
     output: Any = None
     error: str | None = None
     cause: str = ""
+
+    @property
+    def operation(self) -> str:
+        return "SendTaskSuccess" if self.error is None else "SendTaskFailure"
+
+    def event(self) -> dict[str, Any]:
+        """The mailbox event the waiting task receives."""
+        if self.error is None:
+            return {"t": "result", "ok": True, "output": self.output}
+        return {"t": "result", "ok": False, "error": self.error, "cause": self.cause}
 
 
 def _check_definition(definition: str) -> None:
