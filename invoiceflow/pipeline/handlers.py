@@ -13,12 +13,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
-from invoiceflow.client_errors import ClientError
 from invoiceflow.digitize import DigitizeError, from_json, parse, to_json
-from invoiceflow.engine.client import TaskAnswer
+from invoiceflow.engine.client import StepFunctionsClient, TaskAnswer
 from invoiceflow.pipeline import actions, containers
 from invoiceflow.pipeline.blobs import BlobStore
 from invoiceflow.store import Database, Transaction
@@ -43,7 +41,7 @@ class MalformedFile(Exception):
 
 
 class Handlers:
-    def __init__(self, db: Database, blobs: BlobStore, sfn: Any) -> None:
+    def __init__(self, db: Database, blobs: BlobStore, sfn: StepFunctionsClient) -> None:
         self.db = db
         self.blobs = blobs
         self.sfn = sfn
@@ -169,21 +167,19 @@ class Handlers:
 
     def dead_letter(self, event: dict[str, Any], _context: Any) -> None:
         """Every message a queue gave up on fails the workflow step that is waiting for it."""
-        for record in event["Records"]:
-            try:
-                token = json.loads(record["body"])["TaskToken"]
-            except (ValueError, KeyError, TypeError):
-                continue  # not one of ours: nothing is waiting for it
-            queue = record["eventSourceARN"].rsplit(":", 1)[-1].removesuffix("-dlq")
-            _answer(
-                partial(
-                    self.sfn.send_task_failure,
-                    taskToken=token,
-                    error="MessageDeadLettered",
-                    cause=f"The {queue} step failed every time it was tried; "
-                    "its message went to the dead-letter queue.",
-                )
-            )
+        records = _records(event)
+        if not records:
+            return
+        queue = event["Records"][0]["eventSourceARN"].rsplit(":", 1)[-1].removesuffix("-dlq")
+        cause = (
+            f"The {queue} step failed every time it was tried; its message went to the "
+            "dead-letter queue."
+        )
+        answers = [
+            TaskAnswer(token, error="MessageDeadLettered", cause=cause) for *_, token in records
+        ]
+        with self.sfn.runtime.transaction() as tx:
+            self.sfn.answer_tasks(tx, answers)  # a task that moved on wants no answer
 
     # -- plumbing ------------------------------------------------------------------------
     def _container(self, tx: Any, body: dict[str, Any]) -> containers.Container:
@@ -255,16 +251,6 @@ def _records(event: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
         except (ValueError, KeyError, TypeError):
             continue  # not one of ours: nothing is waiting for it
     return out
-
-
-def _answer(call: Callable[[], Any]) -> None:
-    """Send a task's answer; a task that has moved on (timed out, answered by an earlier
-    delivery of the same message) no longer wants one."""
-    try:
-        call()
-    except ClientError as exc:
-        if exc.code not in ("TaskTimedOut", "TaskDoesNotExist"):
-            raise
 
 
 def _reason(error: dict[str, Any]) -> str:
