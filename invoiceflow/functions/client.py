@@ -51,11 +51,15 @@ class LambdaClient:
     def list_event_source_mappings(
         self, EventSourceArn: str | None = None, FunctionName: str | None = None, **_: Any
     ) -> dict[str, Any]:
+        described = (m.describe() for m in self.mappings.all())
         found = [
-            m.describe()
-            for m in self.mappings.all()
-            if (EventSourceArn is None or m.describe()["EventSourceArn"] == EventSourceArn)
-            and (FunctionName is None or FunctionName in (m.function, m.describe()["FunctionArn"]))
+            d
+            for d in described
+            if EventSourceArn in (None, d["EventSourceArn"])
+            and (
+                FunctionName is None
+                or FunctionName in (d["FunctionArn"].rsplit(":", 1)[-1], d["FunctionArn"])
+            )
         ]
         return {"EventSourceMappings": found}
 

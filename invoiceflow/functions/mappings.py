@@ -16,7 +16,7 @@ from typing import Any
 
 from invoiceflow.client_errors import ServiceError
 from invoiceflow.queues import QueueError, Queues, names
-from invoiceflow.store import Database, Transaction
+from invoiceflow.store import ConstraintViolation, Database, Transaction
 
 REPORT_FAILURES = "ReportBatchItemFailures"
 
@@ -121,30 +121,18 @@ class Mappings:
                 self.now(),
             )
         )
-        with self.db.transaction() as tx:
-            if any(r[2] == m.queue and r[3] == m.function for r in tx.fetch("list_mappings")):
-                raise MappingError(
-                    "ResourceConflictException",
-                    f"An event source mapping with SQS arn {queue.arn} and function "
-                    f"{m.function} already exists.",
-                )
-            row = tx.fetchone(
-                "insert_mapping",
-                (
-                    m.uuid,
-                    m.queue,
-                    m.function,
-                    m.batch_size,
-                    m.batch_window,
-                    m.max_concurrency,
-                    int(m.report_failures),
-                    int(m.enabled),
-                    m.modified,
-                ),
-            )
-            assert row is not None
-            m = replace(m, id=row[0])
-            self._slots(tx, m)
+        try:
+            with self.db.transaction() as tx:
+                row = tx.fetchone("insert_mapping", (m.uuid, m.queue, m.function, *_settings(m)))
+                assert row is not None
+                m = replace(m, id=row[0])
+                self._slots(tx, m)
+        except ConstraintViolation:  # UNIQUE (queue, function)
+            raise MappingError(
+                "ResourceConflictException",
+                f"An event source mapping with SQS arn {queue.arn} and function "
+                f"{m.function} already exists.",
+            ) from None
         return m
 
     def _slots(self, tx: Transaction, m: Mapping) -> None:
@@ -169,18 +157,7 @@ class Mappings:
     def update(self, mapping_uuid: str, **changes: Any) -> Mapping:
         m = _checked(replace(self.get(mapping_uuid), **changes, modified=self.now()))
         with self.db.transaction() as tx:
-            tx.execute(
-                "update_mapping",
-                (
-                    m.batch_size,
-                    m.batch_window,
-                    m.max_concurrency,
-                    int(m.report_failures),
-                    int(m.enabled),
-                    m.modified,
-                    m.id,
-                ),
-            )
+            tx.execute("update_mapping", (*_settings(m), m.id))
             self._slots(tx, m)
         return m
 
@@ -190,6 +167,18 @@ class Mappings:
             tx.execute("delete_mapping", (m.id,))
             tx.execute("delete_slots", (m.id,))
         return m
+
+
+def _settings(m: Mapping) -> tuple[Any, ...]:
+    """The settable columns, in the order insert_mapping and update_mapping take them."""
+    return (
+        m.batch_size,
+        m.batch_window,
+        m.max_concurrency,
+        int(m.report_failures),
+        int(m.enabled),
+        m.modified,
+    )
 
 
 def _function_name(ref: str) -> str:
