@@ -11,7 +11,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -20,9 +19,9 @@ from rich.table import Table
 
 from invoiceflow.engine import Engine
 from invoiceflow.functions import default_registry
-from invoiceflow.pipeline import containers, open_pipeline
+from invoiceflow.pipeline import open_pipeline
 from invoiceflow.pipeline.containers import Container
-from invoiceflow.pipeline.submit import TERMINAL, receive, wait
+from invoiceflow.pipeline.submit import receive, wait
 from invoiceflow.samples import SAMPLES
 from invoiceflow.store import database_url, open_database
 
@@ -87,22 +86,20 @@ def main(url: str | None = None) -> None:
     command = [sys.executable, "-m", "invoiceflow", "worker", "--database-url", url]
     workers = [subprocess.Popen(command) for _ in range(2)]
     try:
-        console.print(f"[bold]invoiceflow demo[/bold] on {url}: 2 workers, {len(files())} files")
-        received = [receive(pipeline, name, data, source="demo") for name, data in files()]
-        ids = [c.id for c in received]
+        bundle = files()
+        console.print(f"[bold]invoiceflow demo[/bold] on {url}: 2 workers, {len(bundle)} files")
+        ids = [receive(pipeline, name, data, source="demo").id for name, data in bundle]
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
         ) as progress:
             task = progress.add_task("containers finished", total=len(ids))
-            while True:
-                with engine.db.transaction(write=False) as tx:
-                    now = [containers.get(tx, i) for i in ids]
-                finished = sum(1 for c in now if c is not None and c.state in TERMINAL)
-                progress.update(task, completed=finished)
-                if finished == len(ids):
-                    break
-                time.sleep(0.1)
-        done = wait(pipeline, registry, ids, timeout=60)
+            done = wait(
+                pipeline,
+                registry,
+                ids,
+                timeout=60,
+                progress=lambda finished: progress.update(task, completed=finished),
+            )
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)

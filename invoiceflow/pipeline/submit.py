@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import orjson
 
@@ -60,10 +60,14 @@ def start(pipeline: Pipeline, container_id: str) -> Container:
 
 
 def wait(
-    pipeline: Pipeline, registry: Registry, ids: Iterable[str], timeout: float = 600.0
+    pipeline: Pipeline,
+    registry: Registry,
+    ids: Iterable[str],
+    timeout: float = 600.0,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Container]:
     """The containers once each is Done or in Error (and its workflow has finished),
-    working on them meanwhile."""
+    working on them meanwhile; ``progress`` hears how many have finished, on every look."""
     wanted = list(ids)
     worker = full_worker(pipeline.engine.runtime, registry)
     thread = threading.Thread(target=worker.run, name="submit-worker", daemon=True)
@@ -74,6 +78,8 @@ def wait(
             with pipeline.engine.db.transaction(write=False) as tx:
                 found = [containers.get(tx, i) for i in wanted]
             done = [c for c in found if c is not None]
+            if progress is not None:
+                progress(sum(c.state in TERMINAL for c in done))
             if all(c.state in TERMINAL for c in done) and _settled(pipeline, done):
                 return done
             if time.monotonic() > deadline:
