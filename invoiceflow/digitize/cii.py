@@ -149,11 +149,10 @@ def _line(r: Reader, node: etree._Element) -> Line:
     quantity = r.one(node, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity")
     return Line(
         line_id=r.text(node, "ram:AssociatedDocumentLineDocument/ram:LineID") or "",
-        quantity=r.dec(node, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity") or 0,  # type: ignore[arg-type]
-        net_amount=r.dec(
+        quantity=r.amount(node, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity"),
+        net_amount=r.amount(
             settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"
-        )
-        or 0,  # type: ignore[arg-type]
+        ),
         description=r.text(product, "ram:Name") or r.text(product, "ram:Description"),
         unit=quantity.get("unitCode") if quantity is not None else None,
         unit_price=r.dec(price, "ram:ChargeAmount"),
@@ -175,7 +174,7 @@ def _line(r: Reader, node: etree._Element) -> Line:
 def _allowance(r: Reader, node: etree._Element) -> AllowanceCharge:
     return AllowanceCharge(
         charge=(r.text(node, "ram:ChargeIndicator/udt:Indicator") or "").lower() == "true",
-        amount=r.dec(node, "ram:ActualAmount") or 0,  # type: ignore[arg-type]
+        amount=r.amount(node, "ram:ActualAmount"),
         base_amount=r.dec(node, "ram:BasisAmount"),
         percentage=r.dec(node, "ram:CalculationPercent"),
         reason=r.text(node, "ram:Reason"),
@@ -187,7 +186,7 @@ def _allowance(r: Reader, node: etree._Element) -> AllowanceCharge:
 
 def _tax(r: Reader, node: etree._Element) -> TaxSubtotal:
     return TaxSubtotal(
-        tax_amount=r.dec(node, "ram:CalculatedAmount") or 0,  # type: ignore[arg-type]
+        tax_amount=r.amount(node, "ram:CalculatedAmount"),
         taxable_amount=r.dec(node, "ram:BasisAmount"),
         category=r.text(node, "ram:CategoryCode"),
         rate=r.dec(node, "ram:RateApplicablePercent"),

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from invoiceflow.digitize.edifact import Segment, Service, read_segments
-from invoiceflow.digitize.errors import DigitizeError
+from invoiceflow.digitize.errors import DigitizeError, segment_problem
 from invoiceflow.digitize.model import (
     Address,
     AllowanceCharge,
@@ -400,4 +400,4 @@ def _invoice(d: _Draft) -> Invoice:
 
 
 def _problem(code: str, message: str, seg: Segment) -> Problem:
-    return Problem(code=code, message=message, location=f"segment {seg.position} ({seg.tag})")
+    return segment_problem(code, message, seg.position, seg.tag)

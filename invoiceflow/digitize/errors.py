@@ -12,3 +12,8 @@ class DigitizeError(Exception):
     def __init__(self, code: str, message: str, location: str | None = None) -> None:
         super().__init__(message if location is None else f"{message} (at {location})")
         self.problem = Problem(code=code, message=message, location=location)
+
+
+def segment_problem(code: str, message: str, position: int, tag: str) -> Problem:
+    """A problem located at an EDI segment, as both X12 and EDIFACT readers report them."""
+    return Problem(code=code, message=message, location=f"segment {position} ({tag})")

@@ -145,8 +145,8 @@ def _line(r: Reader, node: etree._Element) -> Line:
     item = r.one(node, "cac:Item")
     return Line(
         line_id=r.text(node, "cbc:ID") or "",
-        quantity=r.dec(node, "cbc:InvoicedQuantity | cbc:CreditedQuantity") or 0,  # type: ignore[arg-type]
-        net_amount=r.dec(node, "cbc:LineExtensionAmount") or 0,  # type: ignore[arg-type]
+        quantity=r.amount(node, "cbc:InvoicedQuantity | cbc:CreditedQuantity"),
+        net_amount=r.amount(node, "cbc:LineExtensionAmount"),
         description=r.text(item, "cbc:Name") or r.text(item, "cbc:Description"),
         unit=quantity.get("unitCode") if quantity is not None else None,
         unit_price=r.dec(node, "cac:Price/cbc:PriceAmount"),
@@ -164,7 +164,7 @@ def _line(r: Reader, node: etree._Element) -> Line:
 def _allowance(r: Reader, node: etree._Element) -> AllowanceCharge:
     return AllowanceCharge(
         charge=(r.text(node, "cbc:ChargeIndicator") or "").lower() == "true",
-        amount=r.dec(node, "cbc:Amount") or 0,  # type: ignore[arg-type]
+        amount=r.amount(node, "cbc:Amount"),
         base_amount=r.dec(node, "cbc:BaseAmount"),
         percentage=r.dec(node, "cbc:MultiplierFactorNumeric"),
         reason=r.text(node, "cbc:AllowanceChargeReason"),
@@ -176,7 +176,7 @@ def _allowance(r: Reader, node: etree._Element) -> AllowanceCharge:
 
 def _tax(r: Reader, node: etree._Element) -> TaxSubtotal:
     return TaxSubtotal(
-        tax_amount=r.dec(node, "cbc:TaxAmount") or 0,  # type: ignore[arg-type]
+        tax_amount=r.amount(node, "cbc:TaxAmount"),
         taxable_amount=r.dec(node, "cbc:TaxableAmount"),
         category=r.text(node, "cac:TaxCategory/cbc:ID"),
         rate=r.dec(node, "cac:TaxCategory/cbc:Percent"),

@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import BinaryIO
 
-from invoiceflow.digitize.errors import DigitizeError
+from invoiceflow.digitize.errors import DigitizeError, segment_problem
 from invoiceflow.digitize.model import (
     Address,
     AllowanceCharge,
@@ -443,4 +443,4 @@ def _with(invoice: Invoice | None, problems: list[Problem]) -> Invoice | None:
 
 
 def _problem(code: str, message: str, seg: Segment) -> Problem:
-    return Problem(code=code, message=message, location=f"segment {seg.position} ({seg.tag})")
+    return segment_problem(code, message, seg.position, seg.tag)

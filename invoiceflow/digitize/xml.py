@@ -76,6 +76,12 @@ class Reader:
         value = self.text(node, path)
         return decimal(value, self.problems, self.where(node, path)) if value else None
 
+    def amount(self, node: etree._Element | None, path: str) -> Decimal:
+        """A number the model requires (a quantity, an amount): zero when the document has
+        none, so a missing one shows up in the checks' sums rather than as a crash."""
+        value = self.dec(node, path)
+        return value if value is not None else Decimal(0)
+
     def date(self, node: etree._Element | None, path: str) -> date | None:
         value = self.text(node, path)
         if not value:
