@@ -113,7 +113,7 @@ class SQSClient:
         self, QueueUrl: str, AttributeNames: list[str] | None = None, **_: Any
     ) -> dict[str, Any]:
         queue = self.queues.get(QueueUrl)
-        every = self._all_attributes(queue, counted=True)
+        every = self._all_attributes(queue)
         requested = AttributeNames or []
         if "All" in requested:
             return {"Attributes": every}
@@ -123,19 +123,18 @@ class SQSClient:
         picked = {n: every[n] for n in requested if n in every}
         return {"Attributes": picked} if picked else {}
 
-    def _all_attributes(self, queue: Queue, *, counted: bool) -> dict[str, str]:
+    def _all_attributes(self, queue: Queue) -> dict[str, str]:
         out = {**queue.attributes, "QueueArn": queue.arn}
         out["CreatedTimestamp"] = str(int(queue.created))
         out["LastModifiedTimestamp"] = str(int(queue.modified))
-        if counted:
-            counts = self.queues.counts(queue)
-            out.update(
-                zip(
-                    _COUNTED,
-                    (str(counts["visible"]), str(counts["in_flight"]), str(counts["delayed"])),
-                    strict=True,
-                )
+        counts = self.queues.counts(queue)
+        out.update(
+            zip(
+                _COUNTED,
+                (str(counts["visible"]), str(counts["in_flight"]), str(counts["delayed"])),
+                strict=True,
             )
+        )
         return out
 
     @operation("SetQueueAttributes")
