@@ -102,30 +102,18 @@ EXPECTED = {
     "edifact/pydifact-invoice1.edi": [
         ("1060113800026", date(1999, 10, 6), "EUR", 1, "1960.29", "0", "1960.29", None),
     ],
-    "cii/en16931-CII_example1.xml": [
-        ("12115118", date(2015, 1, 9), "EUR", 20, "229.60", "20.73", "250.33", "De Koksmaat"),
-    ],
-    "cii/en16931-CII_example2.xml": [
-        (
-            "TOSL108",
-            date(2013, 6, 30),
-            "NOK",
-            5,
-            "1436.50",
-            "365.28",
-            "801.78",
-            "Salescompany ltd.",
-        ),
-    ],
     "cii/en16931-CII_example3.xml": [
         ("TOSL108", date(2013, 4, 10), "DKK", 1, "800", "225", "1125", "SubscriptionSeller"),
     ],
 }
-SAME_AS = {  # the same invoices as bots-810-004010-01, in other versions and layouts
+SAME_AS = {  # files holding the same invoices as another: versions, layouts, syntaxes
     "x12/bots-810-004010VICS-01.x12": "x12/bots-810-004010-01.x12",
     "x12/bots-810-004030-01.x12": "x12/bots-810-004010-01.x12",
     "x12/bots-810-004030VICS-01.x12": "x12/bots-810-004010-01.x12",
     "x12/oopfactory-Example3_MultiInvoice.x12": "x12/bots-810-004010-01.x12",
+    # the EN 16931 examples 1 and 2 are the same invoices in both syntaxes
+    "cii/en16931-CII_example1.xml": "ubl/en16931-ubl-tc434-example1.xml",
+    "cii/en16931-CII_example2.xml": "ubl/en16931-ubl-tc434-example2.xml",
 }
 
 
