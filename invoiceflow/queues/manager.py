@@ -308,7 +308,7 @@ class Queues:
         out: list[Received] = []
         with self.db.transaction(durable=False) as tx:
             tx.execute("expire_messages", (queue.id, now))
-            dead_letter = find_optional(tx, redrive.dead_letter_queue) if redrive else None
+            dead_letter: Queue | None = None  # looked up when a message first needs it
             seen: set[int] = set()  # with a zero timeout a received message stays visible
             received: list[tuple[str, float, float, int]] = []
             while len(out) < limit:
@@ -320,18 +320,20 @@ class Queues:
                     seen.add(rid)
                     if len(out) == limit:
                         break
-                    if redrive and dead_letter and count >= redrive.max_receive_count:
-                        tx.execute(
-                            "dead_letter",
-                            (
-                                dead_letter.id,
-                                queue.id,
-                                dead_letter.number("MessageRetentionPeriod"),
-                                now,
-                                rid,
-                            ),
-                        )
-                        continue
+                    if redrive and count >= redrive.max_receive_count:
+                        dead_letter = dead_letter or find_optional(tx, redrive.dead_letter_queue)
+                        if dead_letter is not None:
+                            tx.execute(
+                                "dead_letter",
+                                (
+                                    dead_letter.id,
+                                    queue.id,
+                                    dead_letter.number("MessageRetentionPeriod"),
+                                    now,
+                                    rid,
+                                ),
+                            )
+                            continue
                     handle, nonce = new_receipt(queue.id, rid)
                     received.append((nonce, now + timeout, now, rid))
                     out.append(
