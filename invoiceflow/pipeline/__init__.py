@@ -19,14 +19,13 @@ from typing import Any
 from invoiceflow.engine import Engine, arns
 from invoiceflow.functions import LambdaClient, Mappings, Registry
 from invoiceflow.pipeline.blobs import BlobStore
-from invoiceflow.pipeline.handlers import Handlers
+from invoiceflow.pipeline.handlers import DEAD_LETTER_HANDLER, Handlers
 from invoiceflow.queues import SQSClient, names
 from invoiceflow.store import Database
 from invoiceflow.store.sqlite import SQLiteDatabase
 
 WORKFLOW = Path(__file__).parent / "workflows" / "process_file.asl.json"
 STATE_MACHINE = "process-file"
-DEAD_LETTER_HANDLER = "dead-letter"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ TxWork = Callable[[Transaction, dict[str, Any]], dict[str, Any]]
 CHUNK = 500  # parsed invoices stored per transaction
 CHUNK_POSITIONS = 100  # invoices per chunk the workflow's Map hands to its inner Map
 SETTINGS_TTL = 1.0  # seconds a tenant's post-creation settings are reused
+PREFIX = "invoiceflow-"  # of the pipeline's handler and queue names
+DEAD_LETTER_HANDLER = f"{PREFIX}dead-letter"
 
 
 class Permanent(Exception):
@@ -48,15 +50,17 @@ class Handlers:
         self._settings_cache: dict[str, tuple[float, actions.Settings]] = {}
 
     def table(self) -> dict[str, Callable[[Any, Any], Any]]:
-        """Handler names as the workflow and the queue mappings refer to them."""
+        """Handler names as the workflow and the queue mappings refer to them. They carry
+        the ``invoiceflow-`` prefix: handlers share one registry (and queues one store)
+        with users' own, who may well have a ``parse-file`` of their own."""
         return {
-            "parse-file": self.parse_file,
-            "set-file-processing": self._in_transaction(self.set_file_processing),
-            "create-invoice": self._in_transaction(self.create_invoice),
-            "post-creation": self._outside(self.post_creation),
-            "verify-file": self._in_transaction(self.verify_file),
-            "set-file-error": self._in_transaction(self.set_file_error),
-            "dead-letter": self.dead_letter,
+            f"{PREFIX}parse-file": self.parse_file,
+            f"{PREFIX}set-file-processing": self._in_transaction(self.set_file_processing),
+            f"{PREFIX}create-invoice": self._in_transaction(self.create_invoice),
+            f"{PREFIX}post-creation": self._outside(self.post_creation),
+            f"{PREFIX}verify-file": self._in_transaction(self.verify_file),
+            f"{PREFIX}set-file-error": self._in_transaction(self.set_file_error),
+            DEAD_LETTER_HANDLER: self.dead_letter,
         }
 
     # -- the steps -----------------------------------------------------------------------
@@ -170,9 +174,10 @@ class Handlers:
         records = _records(event)
         if not records:
             return
-        queue = event["Records"][0]["eventSourceARN"].rsplit(":", 1)[-1].removesuffix("-dlq")
+        queue = event["Records"][0]["eventSourceARN"].rsplit(":", 1)[-1]
+        step = queue.removeprefix(PREFIX).removesuffix("-dlq")
         cause = (
-            f"The {queue} step failed every time it was tried; its message went to the "
+            f"The {step} step failed every time it was tried; its message went to the "
             "dead-letter queue."
         )
         answers = [

@@ -83,7 +83,7 @@ def test_a_malformed_file_ends_in_error_with_a_readable_reason(w: World) -> None
 def test_a_step_that_keeps_failing_sends_the_container_to_error_and_a_rerun_finishes_it(
     w: World,
 ) -> None:
-    healthy = w.registry.handlers["post-creation"]
+    healthy = w.registry.handlers["invoiceflow-post-creation"]
     broken = {"on": True}
 
     def flaky(event: Any, context: Any) -> Any:
@@ -91,7 +91,7 @@ def test_a_step_that_keeps_failing_sends_the_container_to_error_and_a_rerun_fini
             raise ConnectionError("the accounting system is down")
         return healthy(event, context)
 
-    w.registry.register("post-creation", flaky)
+    w.registry.register("invoiceflow-post-creation", flaky)
     [container] = w.submit(sample("x12/bots-810-004010-01.x12"))
     assert container.state == "Error"
     assert "post-creation step failed every time" in (container.reason or "")
@@ -134,3 +134,22 @@ def test_cli_submit_wait_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert invoice["invoice_number"] == "TOSL108" and invoice["container"] == good["id"]
     shown = runner.invoke(app, ["containers", "show", bad["id"]])
     assert json.loads(shown.stdout)["state"] == "Error"
+
+
+def test_users_own_handlers_and_queues_keep_their_names(tmp_path: Path) -> None:
+    registry = Registry()
+
+    def mine(event: Any, _context: Any) -> str:
+        return "mine"
+
+    for name in ("parse-file", "create-invoice", "dead-letter"):
+        registry.register(name, mine)
+    db = SQLiteDatabase(str(tmp_path / "shared.db"))
+    db.migrate()
+    engine = Engine.open(db, invoker=registry)
+    open_pipeline(engine, registry)
+    assert all(
+        registry.handlers[n] is mine for n in ("parse-file", "create-invoice", "dead-letter")
+    )
+    assert "create-invoice" not in engine.runtime.queues.queue_names()
+    db.close()
