@@ -10,6 +10,13 @@ commits at once, so there is no added latency.
 
 The connection passes from thread to thread in arrival order, each waiter woken by its own
 event: waking every waiter on every hand-over would cost more than the fsync saves.
+
+Blocks that need not survive a power cut (``durable=False``) share the same connection and
+queue. SQLite fixes whether a commit flushes when its transaction begins, so a group that
+began unflushed is committed before a durable block opens a flushed one; unflushed blocks
+ride along in a flushed group for free. One connection
+for both matters: two writer connections in one process would fight over SQLite's file lock
+by polling, which costs more than either kind of commit.
 """
 
 from __future__ import annotations
@@ -49,14 +56,26 @@ def _lock(conn: sqlite3.Connection) -> None:
 class _Group:
     """The blocks sharing one transaction, and how their commit ended."""
 
+    durable: bool  # the commit flushes
     size: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
 
 class GroupCommit:
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    """``flushed`` and ``unflushed`` are the ``PRAGMA synchronous`` levels for durable and
+    other commits; when they are equal the level is never switched."""
+
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        *,
+        flushed: str = "FULL",
+        unflushed: str = "NORMAL",
+    ) -> None:
         self._connect = connect
+        self._levels = {True: flushed, False: unflushed}
+        self._flushing = True  # the connection's current level, ``connect`` sets ``flushed``
         self._conn: sqlite3.Connection | None = None
         self._mutex = threading.Lock()
         self._busy = False  # some thread owns the connection
@@ -66,12 +85,12 @@ class GroupCommit:
         self.commits = 0  # physical commits so far, for metrics
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
         if getattr(self._inside, "active", False):
             raise RuntimeError("a write transaction is already open in this thread")
         self._acquire()
         try:
-            conn, group = self._begin()
+            conn, group = self._begin(durable)
         except BaseException:
             self._hand_on()
             raise
@@ -104,6 +123,7 @@ class GroupCommit:
                     self._waiting.popleft().set()  # the connection goes on, the group stays open
             if not follower:
                 self._commit(conn, group)
+                self._hand_on()
             group.done.wait()
         if failure is not None:
             raise failure
@@ -126,16 +146,25 @@ class GroupCommit:
             else:
                 self._busy = False
 
-    def _begin(self) -> tuple[sqlite3.Connection, _Group]:
+    def _begin(self, durable: bool) -> tuple[sqlite3.Connection, _Group]:
         if self._conn is None:
             self._conn = self._connect()
             self._conn.execute("PRAGMA busy_timeout=0")  # we wait ourselves, see _lock
-        if self._group is None:
+            self._flushing = True
+        group = self._group
+        if group is not None and durable and not group.durable:
+            self._commit(self._conn, group)  # its members return; this block starts afresh
+            group = None
+        if group is None:
+            if durable != self._flushing and self._levels[True] != self._levels[False]:
+                self._conn.execute(f"PRAGMA synchronous={self._levels[durable]}")
+                self._flushing = durable
             _lock(self._conn)
-            self._group = _Group()
-        return self._conn, self._group
+            group = self._group = _Group(durable)
+        return self._conn, group
 
     def _commit(self, conn: sqlite3.Connection, group: _Group) -> None:
+        """Commits the open group and wakes its members; the caller keeps the connection."""
         try:
             conn.execute("COMMIT")
         except BaseException as exc:  # the whole group failed: every member must hear it
@@ -145,7 +174,6 @@ class GroupCommit:
         self._group = None
         self.commits += 1
         group.done.set()
-        self._hand_on()
 
     def close(self) -> None:
         with self._mutex:

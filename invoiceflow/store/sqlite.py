@@ -57,10 +57,10 @@ class SQLiteDatabase(Database):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._memory_lock = threading.RLock()
-        self._writes = GroupCommit(self._open)
-        # Commits that need not survive a power cut go through a connection that does not
-        # flush; the next flushing commit on the same file carries them to disk too.
-        self._lazy_writes = GroupCommit(lambda: self._open("NORMAL"))
+        # Commits that need not survive a power cut skip the flush; the next flushing commit
+        # on the same file carries them to disk too.
+        unflushed = "NORMAL" if synchronous == "FULL" else synchronous
+        self._writes = GroupCommit(self._open, flushed=synchronous, unflushed=unflushed)
 
     def _connection(self) -> sqlite3.Connection:
         if self.path == ":memory:":
@@ -77,15 +77,12 @@ class SQLiteDatabase(Database):
                 self._all.append(conn)
         return conn
 
-    def _open(self, synchronous: str | None = None) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
         conn.execute("PRAGMA journal_mode=WAL")
-        level = (
-            self.synchronous if synchronous is None or self.synchronous == "OFF" else synchronous
-        )
-        conn.execute(f"PRAGMA synchronous={level}")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA cache_size=-65536")
         return conn
@@ -94,8 +91,7 @@ class SQLiteDatabase(Database):
     def transaction(self, *, write: bool = True, durable: bool = True) -> Iterator[Transaction]:
         shared = self.path == ":memory:"
         if write and not shared:
-            writes = self._writes if durable else self._lazy_writes
-            with writes.transaction() as conn:
+            with self._writes.transaction(durable=durable) as conn:
                 yield SQLiteTransaction(self, conn)
             return
         if shared:
@@ -116,11 +112,10 @@ class SQLiteDatabase(Database):
     @property
     def commits(self) -> int:
         """Physical write commits so far: fewer than write transactions when they group."""
-        return self._writes.commits + self._lazy_writes.commits
+        return self._writes.commits
 
     def close(self) -> None:
         self._writes.close()
-        self._lazy_writes.close()
         with self._lock:
             for conn in self._all:
                 conn.close()

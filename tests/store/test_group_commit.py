@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from invoiceflow.store.database import Transaction
 from invoiceflow.store.sqlite import SQLiteDatabase
 
 
@@ -77,3 +78,34 @@ def test_waiting_writers_share_one_commit_and_a_failure_stays_its_own(db: SQLite
 def test_a_nested_write_transaction_is_refused(db: SQLiteDatabase) -> None:
     with db.transaction(), pytest.raises(RuntimeError), db.transaction():
         pass
+
+
+def level(tx: Transaction) -> int:
+    return int(tx.fetch_raw("PRAGMA synchronous")[0][0])
+
+
+def test_a_durable_block_never_joins_an_unflushed_commit(db: SQLiteDatabase) -> None:
+    release = threading.Event()
+    seen: dict[str, int] = {}
+
+    def write(key: str, durable: bool, hold: bool = False) -> None:
+        with db.transaction(durable=durable) as tx:
+            tx.execute_raw("INSERT INTO t VALUES (?)", (key,))
+            seen[key] = level(tx)
+            if hold:
+                release.wait()
+
+    before = db.commits
+    threads = [threading.Thread(target=write, args=("lazy", False, True))]
+    threads += [threading.Thread(target=write, args=k) for k in (("sure", True), ("after", False))]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    release.set()
+    for t in threads:
+        t.join()
+    assert keys(db) == {"lazy", "sure", "after"}
+    # FULL is 2, NORMAL 1: the unflushed block committed alone, the later one rode along
+    # with the durable block's flushed commit.
+    assert seen == {"lazy": 1, "sure": 2, "after": 2}
+    assert db.commits - before == 2
