@@ -35,12 +35,15 @@ from invoiceflow.queues.queue import (
     dead_letter_sources,
     find,
     from_row,
-    new_receipt,
+    new_nonce,
     parse_receipt,
+    receipt_handle,
 )
 from invoiceflow.store import Database, Transaction
 
 POLL = 0.02  # seconds between looks at the store while long polling for other processes
+SWEEP_EVERY = 1.0  # seconds between deletions of expired messages, per queue
+NO_LIMIT = 1 << 62  # a receive count no message reaches
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,7 @@ class Queues:
         self.db = db
         self.now = clock
         self._arrived = threading.Condition()
+        self._swept: dict[int, float] = {}  # queue id -> when its expired messages went
 
     # -- queues --------------------------------------------------------------------------
     def get(self, ref: str) -> Queue:
@@ -304,55 +308,59 @@ class Queues:
             return []  # nothing visible: no need for the write lock
         if timeout is None:
             timeout = queue.number("VisibilityTimeout")
-        redrive = queue.redrive
-        out: list[Received] = []
+        # One random part for the whole batch: each handle also names its message, so
+        # handles stay distinct, and a later receive of the same message gets a new one.
+        nonce = new_nonce()
         with self.db.transaction(durable=False) as tx:
+            self._sweep(tx, queue, now)
+            cap = self._dead_letter_exhausted(tx, queue, limit, now)
+            rows = tx.fetch(
+                "receive_messages",
+                (nonce, now + timeout, now, queue.id, now, now, cap, limit),
+            )
+            rows.sort()  # RETURNING has no order; ids follow arrival
+            return [
+                Received(
+                    mid,
+                    receipt_handle(queue.id, rid, nonce),
+                    body,
+                    md5b,
+                    orjson.loads(attrs) if attrs else {},
+                    md5a,
+                    sent_at,
+                    count,
+                    first,
+                    _arn_of(tx, source),
+                )
+                for rid, mid, body, attrs, md5b, md5a, sent_at, count, first, source in rows
+            ]
+
+    def _sweep(self, tx: Transaction, queue: Queue, now: float) -> None:
+        """Deletes messages past their retention period, at most once a second per queue:
+        every read already skips them, so this only reclaims space."""
+        if now - self._swept.get(queue.id, 0.0) >= SWEEP_EVERY:
             tx.execute("expire_messages", (queue.id, now))
-            dead_letter: Queue | None = None  # looked up when a message first needs it
-            seen: set[int] = set()  # with a zero timeout a received message stays visible
-            received: list[tuple[str, float, float, int]] = []
-            while len(out) < limit:
-                rows = tx.fetch("ready_messages", (queue.id, now, limit - len(out) + len(seen)))
-                rows = [r for r in rows if r[0] not in seen]
-                if not rows:
-                    break
-                for rid, mid, body, attrs, md5b, md5a, sent_at, count, first, source in rows:
-                    seen.add(rid)
-                    if len(out) == limit:
-                        break
-                    if redrive and count >= redrive.max_receive_count:
-                        dead_letter = dead_letter or find_optional(tx, redrive.dead_letter_queue)
-                        if dead_letter is not None:
-                            tx.execute(
-                                "dead_letter",
-                                (
-                                    dead_letter.id,
-                                    queue.id,
-                                    dead_letter.number("MessageRetentionPeriod"),
-                                    now,
-                                    rid,
-                                ),
-                            )
-                            continue
-                    handle, nonce = new_receipt(queue.id, rid)
-                    received.append((nonce, now + timeout, now, rid))
-                    out.append(
-                        Received(
-                            mid,
-                            handle,
-                            body,
-                            md5b,
-                            orjson.loads(attrs) if attrs else {},
-                            md5a,
-                            sent_at,
-                            count + 1,
-                            first if first is not None else now,
-                            _arn_of(tx, source),
-                        )
-                    )
-            if received:
-                tx.executemany("mark_received", received)
-        return out
+            self._swept[queue.id] = now
+
+    def _dead_letter_exhausted(self, tx: Transaction, queue: Queue, limit: int, now: float) -> int:
+        """Moves the messages this receive would take for the (maxReceiveCount+1)th time to
+        the dead-letter queue; returns the receive count below which messages may be taken.
+        Without a redrive policy, or when its dead-letter queue is gone, there is no limit."""
+        redrive = queue.redrive
+        if redrive is None:
+            return NO_LIMIT
+        most = redrive.max_receive_count
+        exhausted = tx.fetch("exhausted_messages", (queue.id, now, now, limit, most))
+        if not exhausted:
+            return most
+        dead_letter = find_optional(tx, redrive.dead_letter_queue)
+        if dead_letter is None:
+            return NO_LIMIT
+        retention = dead_letter.number("MessageRetentionPeriod")
+        tx.executemany(
+            "dead_letter", [(dead_letter.id, queue.id, retention, now, rid) for (rid,) in exhausted]
+        )
+        return most
 
     def delete_message(self, ref: str, handle: str) -> None:
         """Delete the message ``handle`` was given for. A handle from an earlier receive

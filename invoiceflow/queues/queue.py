@@ -72,11 +72,14 @@ def dead_letter_sources(tx: Transaction, queue: Queue) -> list[Queue]:
     return [q for q in sources if q.redrive and q.redrive.dead_letter_queue == queue.name]
 
 
-def new_receipt(queue_id: int, row_id: int) -> tuple[str, str]:
-    """A fresh (receipt handle, nonce): the nonce is stored, the handle given out."""
-    nonce = secrets.token_urlsafe(12)
-    handle = base64.urlsafe_b64encode(f"{queue_id}.{row_id}.{nonce}".encode()).decode()
-    return handle, nonce
+def new_nonce() -> str:
+    """The random part of a receive's receipt handles: stored with the message, so only
+    the handle of its latest receive matches."""
+    return secrets.token_urlsafe(12)
+
+
+def receipt_handle(queue_id: int, row_id: int, nonce: str) -> str:
+    return base64.urlsafe_b64encode(f"{queue_id}.{row_id}.{nonce}".encode()).decode()
 
 
 def parse_receipt(handle: Any) -> tuple[int, int, str]:

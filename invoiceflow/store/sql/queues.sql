@@ -33,17 +33,23 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 -- name: expire_messages
 DELETE FROM messages WHERE queue_id = ? AND expires_at <= ?
 
--- name: ready_messages
-SELECT id, message_id, body, attributes, md5_body, md5_attributes, sent_at, receive_count,
-       first_receive_at, source_queue_id
-FROM messages WHERE queue_id = ? AND visible_at <= ?
-ORDER BY visible_at, id LIMIT ?
+-- name: exhausted_messages
+-- Among the messages a receive would take next, those already received maxReceiveCount times.
+SELECT id FROM messages
+WHERE id IN (SELECT id FROM messages WHERE queue_id = ? AND visible_at <= ? AND expires_at > ?
+             ORDER BY visible_at, id LIMIT ?)
+  AND receive_count >= ?
 
--- name: mark_received
+-- name: receive_messages
+-- Takes the next messages received fewer than the given number of times, as one statement.
 UPDATE messages
 SET receive_count = receive_count + 1, receipt = ?, visible_at = ?,
     first_receive_at = COALESCE(first_receive_at, ?)
-WHERE id = ?
+WHERE id IN (SELECT id FROM messages
+             WHERE queue_id = ? AND visible_at <= ? AND expires_at > ? AND receive_count < ?
+             ORDER BY visible_at, id LIMIT ?)
+RETURNING id, message_id, body, attributes, md5_body, md5_attributes, sent_at, receive_count,
+          first_receive_at, source_queue_id
 
 -- name: dead_letter
 UPDATE messages
