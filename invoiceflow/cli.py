@@ -468,6 +468,77 @@ def tenants_show(tenant: str, database_url: DbOption = None) -> None:
     _print({"tenant": tenant, **shown})
 
 
+keys_app = typer.Typer(help="API keys: each authenticates one tenant.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+RequiredTenant = Annotated[str, typer.Option("--tenant", help="The tenant the key is for.")]
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: RequiredTenant, as_json: JsonOption = False, database_url: DbOption = None
+) -> None:
+    """Create a key; it is shown this once (only its digest is stored)."""
+    from invoiceflow.api import keys
+
+    record, key = keys.create(_engine(database_url).db, tenant)
+    if as_json:
+        _print({"id": record.id, "tenant": tenant, "key": key})
+    else:
+        typer.echo(key)
+        typer.echo(f"key {record.id} for tenant {tenant}; keep it: it is not shown again", err=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    tenant: RequiredTenant, as_json: JsonOption = False, database_url: DbOption = None
+) -> None:
+    from invoiceflow.api import keys
+
+    for record in keys.listing(_engine(database_url).db, tenant):
+        if as_json:
+            _print(record.__dict__)
+        else:
+            state = "revoked" if record.revoked else "active"
+            typer.echo(f"{record.id}  {record.prefix}...  {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, tenant: RequiredTenant, database_url: DbOption = None) -> None:
+    from invoiceflow.api import keys
+
+    if not keys.revoke(_engine(database_url).db, tenant, key_id):
+        typer.echo(f"tenant {tenant} has no active key {key_id}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+def serve_cmd(
+    database_url: DbOption = None,
+    handlers: HandlersOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free one).")] = 8000,
+    max_upload: Annotated[int, typer.Option(help="Largest file accepted, in bytes.")] = 50
+    * 1024
+    * 1024,
+    json_logs: Annotated[
+        bool | None, typer.Option("--json-logs/--pretty-logs", help="Default: JSON unless a TTY.")
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Run the HTTP API, the workers and the timers in one process (until SIGTERM/SIGINT)."""
+    from invoiceflow.serve import serve
+
+    _import(handlers)
+    serve(
+        database_url,
+        host,
+        port,
+        max_upload=max_upload,
+        json_logs=json_logs,
+        access_log=access_log,
+    )
+
+
 @app.command("demo")
 def demo_cmd(database_url: DbOption = None) -> None:
     """Run sample invoice workflows on the embedded store and show how they ended."""

@@ -58,10 +58,23 @@ class Definitions:
 class StepFunctionsClient:
     exceptions = Exceptions()
 
-    def __init__(self, db: Database, runtime: Runtime, definitions: Definitions) -> None:
+    def __init__(
+        self,
+        db: Database,
+        runtime: Runtime,
+        definitions: Definitions,
+        tenant: str | None = None,
+    ) -> None:
         self.db = db
         self.runtime = runtime
         self.definitions = definitions
+        self.tenant = tenant
+
+    def for_tenant(self, tenant: str) -> StepFunctionsClient:
+        """A client that works for one tenant: what it starts is the tenant's, and another
+        tenant's executions and task tokens do not exist for it (the same errors as for
+        unknown ones, so nothing leaks)."""
+        return StepFunctionsClient(self.db, self.runtime, self.definitions, tenant)
 
     # -- state machines ------------------------------------------------------------------
     def validate_state_machine_definition(self, definition: str, **_: Any) -> dict[str, Any]:
@@ -170,7 +183,9 @@ class StepFunctionsClient:
         now = self.runtime.clock.now()
         try:
             with self.runtime.transaction() as tx:
-                _id, arn, start, _new = create_execution(tx, stateMachineArn, name, input, now)
+                _id, arn, start, _new = create_execution(
+                    tx, stateMachineArn, name, input, now, tenant=self.tenant or ""
+                )
         except ExecutionAlreadyExists as exc:
             raise ClientError("ExecutionAlreadyExists", str(exc), "StartExecution") from None
         except InvalidName as exc:
@@ -178,9 +193,12 @@ class StepFunctionsClient:
         return {"executionArn": arn, "startDate": _date(start)}
 
     def _execution(self, arn: str, operation: str) -> tuple[Any, ...]:
-        return self._row(
+        row = self._row(
             "get_execution", arn, "ExecutionDoesNotExist", "Execution Does Not Exist", operation
         )
+        if self.tenant is not None and row[14] != self.tenant:
+            raise ClientError("ExecutionDoesNotExist", "Execution Does Not Exist", operation)
+        return row
 
     def describe_execution(self, executionArn: str, **_: Any) -> dict[str, Any]:
         (
@@ -198,6 +216,7 @@ class StepFunctionsClient:
             _parent,
             redrives,
             redrive_date,
+            _tenant,
         ) = self._execution(executionArn, "DescribeExecution")
         out: dict[str, Any] = {
             "executionArn": arn,
@@ -227,19 +246,26 @@ class StepFunctionsClient:
 
     def list_executions(
         self,
-        stateMachineArn: str,
+        stateMachineArn: str | None = None,
         statusFilter: str | None = None,
         maxResults: int = 100,
         nextToken: str | None = None,
         **_: Any,
     ) -> dict[str, Any]:
-        self._state_machine(stateMachineArn, "ListExecutions")
+        """A tenant's client may leave out ``stateMachineArn`` to list all its executions."""
+        if stateMachineArn is not None or self.tenant is None:
+            self._state_machine(str(stateMachineArn), "ListExecutions")
         limit = min(max(int(maxResults or 100), 1), 1000)
-        before = int(nextToken) if nextToken else 2**62
+        before = _page_token(nextToken, "ListExecutions")
+        status = statusFilter
         with self.db.transaction(write=False) as tx:
-            rows = tx.fetch(
-                "list_executions", (stateMachineArn, statusFilter, statusFilter, before, limit + 1)
-            )
+            if self.tenant is None:
+                rows = tx.fetch(
+                    "list_executions", (stateMachineArn, status, status, before, limit + 1)
+                )
+            else:
+                by = (self.tenant, stateMachineArn, stateMachineArn, status, status)
+                rows = tx.fetch("list_tenant_executions", (*by, before, limit + 1))
         page = rows[:limit]
         out: dict[str, Any] = {
             "executions": [
@@ -381,6 +407,10 @@ class StepFunctionsClient:
         if not tokens.well_formed(token):
             raise ClientError("InvalidToken", "Invalid Token: malformed task token", operation)
         digest = tokens.digest(token)
+        if self.tenant is not None:
+            owner = tx.fetchone("token_tenant", (digest,))
+            if owner is None or owner[0] != self.tenant:
+                raise ClientError("TaskDoesNotExist", "Task Does Not Exist", operation)
         # Closing an open token is the usual case and one statement; only when nothing was
         # closed (or for a heartbeat, which closes nothing) do we look at why.
         row = tx.fetchone("close_token", (close_as, digest)) if close_as is not None else None
@@ -418,6 +448,15 @@ class TaskAnswer:
         if self.error is None:
             return {"t": "result", "ok": True, "output": self.output}
         return {"t": "result", "ok": False, "error": self.error, "cause": self.cause}
+
+
+def _page_token(token: str | None, operation: str) -> int:
+    """The position a nextToken stands for: an id to continue below."""
+    if not token:
+        return 2**62
+    if not token.isdigit():
+        raise ClientError("InvalidToken", "Invalid Token: not a token this call gave", operation)
+    return int(token)
 
 
 def _check_definition(definition: str) -> None:

@@ -29,6 +29,7 @@ def create_execution(
     input_text: str,
     now: float,
     parent: dict[str, Any] | None = None,
+    tenant: str = "",
 ) -> tuple[int, str, float, bool]:
     """Insert a RUNNING execution with its start event; returns (id, arn, start, created).
 
@@ -51,12 +52,13 @@ def create_execution(
             dumps(new_state()),
             now,
             dumps(parent) if parent else None,
+            tenant,
         ),
     )
     if row is None:
         existing = tx.fetchone("get_execution", (arn,))
         assert existing is not None
-        if existing[4] == "RUNNING" and existing[5] == input_text:
+        if existing[4] == "RUNNING" and existing[5] == input_text and existing[14] == tenant:
             return existing[0], arn, existing[9], False
         raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
     execution_id = row[0]

@@ -46,9 +46,11 @@ def start_execution(
     link = None
     if cmd.resource.pattern != REQUEST_RESPONSE and cmd.resource.pattern != "token":
         link = {"execution": execution_id, "task": cmd.task_id, "pattern": cmd.resource.pattern}
+    tenant_row = tx.fetchone("execution_tenant", (execution_id,))
+    tenant = tenant_row[0] if tenant_row else ""  # a child works for its parent's tenant
     try:
         _, child_arn, start, _ = create_execution(
-            tx, sm_arn, params.get("Name"), input_text, now, parent=link
+            tx, sm_arn, params.get("Name"), input_text, now, parent=link, tenant=tenant
         )
     except (ExecutionAlreadyExists, InvalidName, ValueError) as exc:
         error = (
@@ -81,10 +83,16 @@ def send_message(
     body = params.get("MessageBody")
     if body is not None and not isinstance(body, str):
         body = dumps(body)
+    tenant_row = tx.fetchone("execution_tenant", (execution_id,))
     try:
         queue = runtime.queues.find(tx, str(params.get("QueueUrl", "")))
         sent = runtime.queues.send(
-            tx, queue, body, params.get("MessageAttributes"), params.get("DelaySeconds")
+            tx,
+            queue,
+            body,
+            params.get("MessageAttributes"),
+            params.get("DelaySeconds"),
+            tenant=tenant_row[0] if tenant_row else "",  # the message is the tenant's too
         )
     except QueueError as exc:
         event = {"ok": False, "error": f"SQS.{exc.code}Exception", "cause": exc.message}

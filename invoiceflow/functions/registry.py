@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 Handler = Callable[[Any, "LambdaContext"], Any]
+Observer = Callable[[str, float, bool], None]  # (handler name, seconds, succeeded)
 DEFAULT_TIMEOUT = 900.0  # Lambda's ceiling, for handlers a Task gives no timeout
 
 
@@ -44,6 +45,8 @@ class Registry:
     handlers: dict[str, Handler] = field(default_factory=dict)
     region: str = "us-east-1"
     account: str = "000000000000"
+    # Told of every invocation (for metrics); an observer must be quick and must not raise.
+    observers: list[Observer] = field(default_factory=list)
 
     def register(self, name: str, fn: Handler | str) -> None:
         """Register ``fn``, or the dotted ``"module.function"`` path Lambda would use."""
@@ -67,16 +70,25 @@ class Registry:
             deadline=time.time() + (timeout or DEFAULT_TIMEOUT),
             execution_arn=execution,
         )
+        began = time.perf_counter()
         try:
             output = fn(event, context)
             orjson.dumps(output)  # what a handler returns must be JSON, as with Lambda
         except Exception as exc:
+            self._observe(name, began, False)
             return {
                 "ok": False,
                 "error": type(exc).__name__,
                 "cause": error_document(exc, request_id),
             }
+        self._observe(name, began, True)
         return {"ok": True, "output": output}
+
+    def _observe(self, name: str, began: float, ok: bool) -> None:
+        if self.observers:
+            took = time.perf_counter() - began
+            for observer in self.observers:
+                observer(name, took, ok)
 
 
 def error_document(exc: BaseException, request_id: str) -> str:

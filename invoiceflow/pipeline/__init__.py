@@ -64,12 +64,20 @@ def open_pipeline(
     blobs: BlobStore | None = None,
     settings: Settings | None = None,
 ) -> Pipeline:
+    from invoiceflow.pipeline import events  # it builds on Pipeline, defined here
+
     blobs = blobs or BlobStore(blob_root(engine.db))
     handlers = Handlers(engine.db, blobs, engine.client)
     for name, fn in handlers.table().items():
         registry.register(name, fn)
-    arn = install(engine, registry, settings or Settings())
-    return Pipeline(engine, blobs, handlers, arn)
+    settings = settings or Settings()
+    arn = install(engine, registry, settings)
+    pipeline = Pipeline(engine, blobs, handlers, arn)
+    registry.register(events.QUEUE, events.handler(pipeline))
+    # Events that keep failing wait in the dead-letter queue to be looked at and redriven:
+    # no task waits for them, so no handler drains it.
+    _install_queue(engine, registry, settings, events.QUEUE, dead_letter_handler=None)
+    return pipeline
 
 
 def install(engine: Engine, registry: Registry, settings: Settings) -> str:
@@ -77,34 +85,8 @@ def install(engine: Engine, registry: Registry, settings: Settings) -> str:
     that exist: every process opening the pipeline installs, and must not undo what an
     operator tuned."""
     definition = WORKFLOW.read_text(encoding="utf-8")
-    sqs = SQSClient(engine.runtime.queues)
-    functions = LambdaClient(Mappings(engine.db, engine.runtime.queues), registry)
-    mapped = {
-        (m["EventSourceArn"], m["FunctionArn"].rsplit(":", 1)[-1])
-        for m in functions.list_event_source_mappings()["EventSourceMappings"]
-    }
     for queue in sorted(set(_queue_names(json.loads(definition)))):
-        dead = f"{queue}-dlq"
-        sqs.create_queue(QueueName=dead, Attributes={"MessageRetentionPeriod": "1209600"})
-        policy = {
-            "deadLetterTargetArn": names.queue_arn(dead),
-            "maxReceiveCount": settings.max_receives,
-        }
-        attributes = {
-            "VisibilityTimeout": str(settings.visibility_timeout),
-            "RedrivePolicy": json.dumps(policy),
-        }
-        # An existing queue keeps its settings: an operator may have tuned them.
-        with contextlib.suppress(sqs.exceptions.QueueNameExists):
-            sqs.create_queue(QueueName=queue, Attributes=attributes)
-        for source, function in ((queue, queue), (dead, DEAD_LETTER_HANDLER)):
-            if (names.queue_arn(source), function) not in mapped:
-                functions.create_event_source_mapping(
-                    EventSourceArn=names.queue_arn(source),
-                    FunctionName=function,
-                    BatchSize=settings.batch_size,
-                    FunctionResponseTypes=["ReportBatchItemFailures"],
-                )
+        _install_queue(engine, registry, settings, queue, dead_letter_handler=DEAD_LETTER_HANDLER)
     client = engine.client
     arn = arns.state_machine_arn(STATE_MACHINE)
     try:
@@ -112,6 +94,47 @@ def install(engine: Engine, registry: Registry, settings: Settings) -> str:
     except client.exceptions.StateMachineAlreadyExists:
         client.update_state_machine(stateMachineArn=arn, definition=definition)
     return arn
+
+
+def _install_queue(
+    engine: Engine,
+    registry: Registry,
+    settings: Settings,
+    queue: str,
+    *,
+    dead_letter_handler: str | None,
+) -> None:
+    """A queue and its dead-letter queue, the queue fed to the handler of its name."""
+    sqs = SQSClient(engine.runtime.queues)
+    functions = LambdaClient(Mappings(engine.db, engine.runtime.queues), registry)
+    mapped = {
+        (m["EventSourceArn"], m["FunctionArn"].rsplit(":", 1)[-1])
+        for m in functions.list_event_source_mappings()["EventSourceMappings"]
+    }
+    dead = f"{queue}-dlq"
+    sqs.create_queue(QueueName=dead, Attributes={"MessageRetentionPeriod": "1209600"})
+    policy = {
+        "deadLetterTargetArn": names.queue_arn(dead),
+        "maxReceiveCount": settings.max_receives,
+    }
+    attributes = {
+        "VisibilityTimeout": str(settings.visibility_timeout),
+        "RedrivePolicy": json.dumps(policy),
+    }
+    # An existing queue keeps its settings: an operator may have tuned them.
+    with contextlib.suppress(sqs.exceptions.QueueNameExists):
+        sqs.create_queue(QueueName=queue, Attributes=attributes)
+    feeds = [(queue, queue)]
+    if dead_letter_handler is not None:
+        feeds.append((dead, dead_letter_handler))
+    for source, function in feeds:
+        if (names.queue_arn(source), function) not in mapped:
+            functions.create_event_source_mapping(
+                EventSourceArn=names.queue_arn(source),
+                FunctionName=function,
+                BatchSize=settings.batch_size,
+                FunctionResponseTypes=["ReportBatchItemFailures"],
+            )
 
 
 def _queue_names(node: Any) -> Iterator[str]:

@@ -13,50 +13,70 @@ from collections.abc import Callable, Iterable
 
 import orjson
 
+from invoiceflow.engine.executions import create_execution
 from invoiceflow.functions import Registry
 from invoiceflow.functions.worker import full_worker
 from invoiceflow.pipeline import Pipeline, containers
 from invoiceflow.pipeline.containers import Container
+from invoiceflow.store import Transaction
 
 TERMINAL = ("Done", "Error")
 
 
 def receive(
-    pipeline: Pipeline, name: str, data: bytes, *, tenant: str = "default", source: str = "upload"
+    pipeline: Pipeline,
+    name: str,
+    data: bytes,
+    *,
+    tenant: str = "default",
+    source: str = "upload",
+    also: Callable[[Transaction, Container], None] | None = None,
 ) -> Container:
-    """Store ``data`` as a new container and start its workflow."""
+    """Store ``data`` as a new container and start its workflow, in one commit: a container
+    never exists without the execution that processes it. ``also`` runs inside that commit
+    (to record, say, which request created the container)."""
     key, digest = pipeline.blobs.put(data)
     container_id = containers.new_id()
     now = time.time()
-    db = pipeline.engine.db
-    with db.transaction() as tx:
+    with pipeline.engine.runtime.transaction() as tx:
         tx.execute(
             "insert_container",
             (container_id, tenant, source, name, digest, len(data), key, now, now),
         )
-    return start(pipeline, container_id)
+        _, arn, _, _ = create_execution(
+            tx, pipeline.state_machine_arn, container_id, _input(container_id), now, tenant=tenant
+        )
+        tx.execute("set_execution", (arn, now, container_id))
+        container = containers.get(tx, container_id)
+        assert container is not None
+        if also is not None:
+            also(tx, container)
+    return container
 
 
 def start(pipeline: Pipeline, container_id: str) -> Container:
-    """Start (or, for a container in Error, start again) the workflow of a container."""
-    client = pipeline.engine.client
+    """Start the workflow of a container in Error again (its parse results and invoices are
+    reused), as a new execution of the container's tenant."""
     with pipeline.engine.db.transaction(write=False) as tx:
         previous = containers.get(tx, container_id)
     assert previous is not None
-    attempt = "" if previous.execution_arn is None else f"-{time.time_ns()}"
     if previous.state == "Error":  # running again: in work from now on, before it can end
         with pipeline.engine.db.transaction() as tx:
             tx.execute("start_processing", (time.time(), container_id))
-    out = client.start_execution(
+    out = pipeline.engine.client.for_tenant(previous.tenant).start_execution(
         stateMachineArn=pipeline.state_machine_arn,
-        name=f"{container_id}{attempt}",
-        input=orjson.dumps({"container": container_id}).decode(),
+        name=f"{container_id}-{time.time_ns()}",
+        input=_input(container_id),
     )
     with pipeline.engine.db.transaction() as tx:
         tx.execute("set_execution", (out["executionArn"], time.time(), container_id))
         current = containers.get(tx, container_id)
     assert current is not None
     return current
+
+
+def _input(container_id: str) -> str:
+    return orjson.dumps({"container": container_id}).decode()
 
 
 def wait(

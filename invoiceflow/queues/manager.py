@@ -192,18 +192,26 @@ class Queues:
         body: Any,
         attributes: Any = None,
         delay: int | None = None,
+        *,
+        tenant: str = "",
     ) -> Sent:
         """Store one message inside ``tx``; raises QueueError for a message SQS refuses."""
-        [outcome] = self.send_many(tx, queue, [(body, attributes, delay)])
+        [outcome] = self.send_many(tx, queue, [(body, attributes, delay)], tenant=tenant)
         if isinstance(outcome, QueueError):
             raise outcome
         return outcome
 
     def send_many(
-        self, tx: Transaction, queue: Queue, messages: list[tuple[Any, Any, int | None]]
+        self,
+        tx: Transaction,
+        queue: Queue,
+        messages: list[tuple[Any, Any, int | None]],
+        *,
+        tenant: str = "",
     ) -> list[Sent | QueueError]:
         """Store (body, attributes, delay) messages inside ``tx`` with one statement; each
-        message's outcome, in order: what SQS would refuse is refused alone."""
+        message's outcome, in order: what SQS would refuse is refused alone. ``tenant`` is
+        whose work the messages carry ('' when nobody's in particular)."""
         now = self.now()
         expires = now + queue.number("MessageRetentionPeriod")
         out: list[Sent | QueueError] = []
@@ -229,6 +237,7 @@ class Queues:
                     now,
                     expires,
                     now + wait,
+                    tenant,
                 )
             )
         if rows:
@@ -345,22 +354,28 @@ class Queues:
     def _dead_letter_exhausted(self, tx: Transaction, queue: Queue, limit: int, now: float) -> int:
         """Moves the messages this receive would take for the (maxReceiveCount+1)th time to
         the dead-letter queue; returns the receive count below which messages may be taken.
-        Without a redrive policy, or when its dead-letter queue is gone, there is no limit."""
+        Without a redrive policy, or when its dead-letter queue is gone, there is no limit.
+
+        Each look is at the next ``limit`` messages, so every message moved comes before the
+        last one the receive takes, as if they had been met one by one."""
         redrive = queue.redrive
         if redrive is None:
             return NO_LIMIT
         most = redrive.max_receive_count
-        exhausted = tx.fetch("exhausted_messages", (queue.id, now, now, limit, most))
-        if not exhausted:
-            return most
-        dead_letter = find_optional(tx, redrive.dead_letter_queue)
-        if dead_letter is None:
-            return NO_LIMIT
-        retention = dead_letter.number("MessageRetentionPeriod")
-        tx.executemany(
-            "dead_letter", [(dead_letter.id, queue.id, retention, now, rid) for (rid,) in exhausted]
-        )
-        return most
+        dead_letter: Queue | None = None
+        while True:
+            ready = tx.fetch("next_ready", (queue.id, now, now, limit))
+            exhausted = [(rid,) for rid, count in ready if count >= most]
+            if not exhausted:
+                return most
+            dead_letter = dead_letter or find_optional(tx, redrive.dead_letter_queue)
+            if dead_letter is None:
+                return NO_LIMIT
+            retention = dead_letter.number("MessageRetentionPeriod")
+            tx.executemany(
+                "dead_letter",
+                [(dead_letter.id, queue.id, retention, now, rid) for (rid,) in exhausted],
+            )
 
     def delete_message(self, ref: str, handle: str) -> None:
         """Delete the message ``handle`` was given for. A handle from an earlier receive

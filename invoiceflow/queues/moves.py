@@ -109,17 +109,7 @@ def run_moves(queues: Queues) -> int:
                 if target is None:
                     failure = "The destination queue of a message does not exist."
                     break
-                tx.execute(
-                    "move_message",
-                    (
-                        target.id,
-                        str(uuid.uuid4()),
-                        now,
-                        now + target.number("MessageRetentionPeriod"),
-                        now,
-                        rid,
-                    ),
-                )
+                move_message(tx, target, rid, now)
                 moved += 1
                 total += 1
             left = tx.fetch("movable_messages", (source_id, now, now, 1))
@@ -128,6 +118,12 @@ def run_moves(queues: Queues) -> int:
     if total:
         queues.notify()
     return total
+
+
+def move_message(tx: Transaction, target: Queue, row_id: int, now: float) -> None:
+    """Moves one stored message to ``target`` as a new message, as SQS redrive does."""
+    retention = target.number("MessageRetentionPeriod")
+    tx.execute("move_message", (target.id, str(uuid.uuid4()), now, now + retention, now, row_id))
 
 
 def _target(tx: Transaction, queue_id: int | None) -> Queue | None:

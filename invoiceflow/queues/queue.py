@@ -66,10 +66,16 @@ def find(tx: Transaction, ref: str) -> Queue:
     return from_row(row)
 
 
+def find_all(tx: Transaction) -> list[Queue]:
+    """Every queue, by name."""
+    return [from_row(row) for row in tx.fetch("all_queues")]
+
+
 def dead_letter_sources(tx: Transaction, queue: Queue) -> list[Queue]:
     """The queues whose RedrivePolicy names ``queue`` as their dead-letter queue."""
-    sources = (from_row(row) for row in tx.fetch("all_queues"))
-    return [q for q in sources if q.redrive and q.redrive.dead_letter_queue == queue.name]
+    return [
+        q for q in find_all(tx) if q.redrive and q.redrive.dead_letter_queue == queue.name
+    ]
 
 
 def new_nonce() -> str:

@@ -16,14 +16,14 @@ DELETE FROM state_machines WHERE arn = ?
 
 -- name: insert_execution
 INSERT INTO executions
-    (arn, state_machine_arn, name, status, input, start_date, state, wake_at, parent)
-VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?)
+    (arn, state_machine_arn, name, status, input, start_date, state, wake_at, parent, tenant)
+VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?)
 ON CONFLICT (arn) DO NOTHING
 RETURNING id
 
 -- name: get_execution
 SELECT id, arn, state_machine_arn, name, status, input, output, error, cause,
-       start_date, stop_date, parent, redrive_count, redrive_date
+       start_date, stop_date, parent, redrive_count, redrive_date, tenant
 FROM executions WHERE arn = ?
 
 -- name: get_execution_by_id
@@ -36,6 +36,20 @@ SELECT id, arn, state_machine_arn, name, status, start_date, stop_date, redrive_
 FROM executions
 WHERE state_machine_arn = ? AND (? IS NULL OR status = ?) AND id < ?
 ORDER BY id DESC LIMIT ?
+
+-- name: list_tenant_executions
+SELECT id, arn, state_machine_arn, name, status, start_date, stop_date, redrive_count
+FROM executions
+WHERE tenant = ? AND (? IS NULL OR state_machine_arn = ?) AND (? IS NULL OR status = ?)
+  AND id < ?
+ORDER BY id DESC LIMIT ?
+
+-- name: execution_tenant
+SELECT tenant FROM executions WHERE id = ?
+
+-- name: token_tenant
+SELECT e.tenant FROM task_tokens t JOIN executions e ON e.id = t.execution_id
+WHERE t.token_hash = ?
 
 -- name: enqueue
 INSERT INTO mailbox (execution_id, deliver_at, timer_id, event) VALUES (?, ?, NULL, ?)

@@ -80,3 +80,16 @@ SELECT settings FROM tenant_settings WHERE tenant = ?
 -- name: put_settings
 INSERT INTO tenant_settings (tenant, settings) VALUES (?, ?)
 ON CONFLICT (tenant) DO UPDATE SET settings = excluded.settings
+
+-- name: insert_invoice_event
+INSERT INTO invoice_events (message_id, tenant, received) VALUES (?, ?, ?)
+
+-- name: invoice_event
+SELECT message_id, tenant, container_id, received FROM invoice_events WHERE message_id = ?
+
+-- name: get_invoice_event
+SELECT message_id, tenant, container_id, received FROM invoice_events
+WHERE message_id = ? AND tenant = ?
+
+-- name: claim_invoice_event
+UPDATE invoice_events SET container_id = ? WHERE message_id = ? AND container_id IS NULL

@@ -27,18 +27,17 @@ DELETE FROM messages WHERE queue_id = ?
 -- name: insert_message
 INSERT INTO messages
     (queue_id, message_id, body, attributes, md5_body, md5_attributes, sent_at, expires_at,
-     visible_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     visible_at, tenant)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: expire_messages
 DELETE FROM messages WHERE queue_id = ? AND expires_at <= ?
 
--- name: exhausted_messages
--- Among the messages a receive would take next, those already received maxReceiveCount times.
-SELECT id FROM messages
-WHERE id IN (SELECT id FROM messages WHERE queue_id = ? AND visible_at <= ? AND expires_at > ?
-             ORDER BY visible_at, id LIMIT ?)
-  AND receive_count >= ?
+-- name: next_ready
+-- The messages a receive would take next, with how often each was received.
+SELECT id, receive_count FROM messages
+WHERE queue_id = ? AND visible_at <= ? AND expires_at > ?
+ORDER BY visible_at, id LIMIT ?
 
 -- name: receive_messages
 -- Takes the next messages received fewer than the given number of times, as one statement.
@@ -117,3 +116,25 @@ WHERE id = ?
 -- name: queues_with_visible_messages
 SELECT q.name FROM queues q
 WHERE EXISTS (SELECT 1 FROM messages m WHERE m.queue_id = q.id AND m.visible_at <= ?)
+
+-- name: tenant_queue_counts
+SELECT
+    COALESCE(SUM(CASE WHEN visible_at <= ? THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN visible_at > ? AND receive_count > 0 THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN visible_at > ? AND receive_count = 0 THEN 1 ELSE 0 END), 0),
+    MIN(sent_at)
+FROM messages WHERE queue_id = ? AND tenant = ? AND expires_at > ?
+
+-- name: peek_messages
+SELECT message_id, body, attributes, sent_at, receive_count, source_queue_id
+FROM messages WHERE queue_id = ? AND tenant = ? AND expires_at > ?
+ORDER BY id LIMIT ?
+
+-- name: tenant_movable_messages
+SELECT id, source_queue_id FROM messages
+WHERE queue_id = ? AND tenant = ? AND visible_at <= ? AND expires_at > ?
+  AND source_queue_id IS NOT NULL
+ORDER BY id LIMIT ?
+
+-- name: queue_names
+SELECT id, name FROM queues

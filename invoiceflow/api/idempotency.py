@@ -1,0 +1,61 @@
+"""Idempotency-Key: a repeated request gets the first one's response, not a second effect.
+
+The first response is recorded in the same commit as the effect itself, so a crash can
+never leave an effect without its record (or the reverse). Two concurrent first requests
+race on the record's key: the loser's effect is undone with its transaction, and it answers
+with the winner's response.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from fastapi import Response
+
+from invoiceflow.api.errors import ApiError
+from invoiceflow.store import Database, Transaction
+
+MAX_KEY = 255
+
+
+def checked(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_KEY or not key.isprintable():
+        raise ApiError(
+            400,
+            "InvalidIdempotencyKey",
+            f"Idempotency-Key must be 1 to {MAX_KEY} printable characters.",
+        )
+    return key
+
+
+def replay(db: Database, tenant: str, route: str, key: str) -> Response | None:
+    with db.transaction(write=False) as tx:
+        row = tx.fetchone("idempotent_response", (tenant, route, key))
+    if row is None:
+        return None
+    status, body, headers = row
+    return Response(
+        body,
+        status_code=status,
+        media_type="application/json",
+        headers={**orjson.loads(headers), "Idempotent-Replayed": "true"},
+    )
+
+
+def remember(
+    tx: Transaction,
+    tenant: str,
+    route: str,
+    key: str,
+    status: int,
+    body: bytes,
+    headers: dict[str, str],
+) -> None:
+    """Raises ConstraintViolation when another request with the key got there first."""
+    tx.execute(
+        "insert_idempotent_response",
+        (tenant, route, key, status, body.decode(), orjson.dumps(headers).decode(), time.time()),
+    )

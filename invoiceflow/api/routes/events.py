@@ -1,0 +1,96 @@
+"""Invoice events: one invoice as JSON, accepted at once and processed later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from invoiceflow.api import idempotency
+from invoiceflow.api.context import Svc, Tenant
+from invoiceflow.api.errors import ApiError, not_found, responses
+from invoiceflow.api.models import EventAccepted, EventOut
+from invoiceflow.pipeline import events
+from invoiceflow.store import ConstraintViolation
+
+router = APIRouter(prefix="/v1/invoice-events", tags=["invoice events"])
+MAX_EVENT = 256 * 1024  # bytes: a state payload's limit, as in Step Functions
+
+EVENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Invoice"},
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=EventAccepted,
+    responses=responses(400, 401, 413, 415, 422),
+    openapi_extra=EVENT_BODY,
+    summary="Submit one invoice; it is queued and becomes a container of its own",
+)
+async def submit_event(
+    request: Request,
+    svc: Svc,
+    tenant: Tenant,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Response:
+    key = idempotency.checked(idempotency_key)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise ApiError(415, "UnsupportedMediaType", "Send the invoice as application/json.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_EVENT:
+            raise ApiError(413, "PayloadTooLarge", f"An event may be at most {MAX_EVENT} bytes.")
+    return await run_in_threadpool(_accept, svc, tenant, bytes(body), key)
+
+
+def _accept(svc: Svc, tenant: str, body: bytes, key: str | None) -> Response:
+    if key is not None:
+        replayed = idempotency.replay(svc.db, tenant, "invoice-events", key)
+        if replayed is not None:
+            return replayed
+    try:
+        events.check(body)
+    except events.InvalidEvent as exc:
+        raise ApiError(422, "InvalidInvoice", str(exc)) from None
+    try:
+        with svc.pipeline.engine.runtime.transaction() as tx:
+            event_id = events.accept(tx, svc.pipeline, tenant, body)
+            answer = EventAccepted(message_id=event_id, state="Queued").model_dump_json().encode()
+            headers = {"Location": f"/v1/invoice-events/{event_id}"}
+            if key is not None:
+                idempotency.remember(tx, tenant, "invoice-events", key, 202, answer, headers)
+    except ConstraintViolation:
+        replayed = idempotency.replay(svc.db, tenant, "invoice-events", key) if key else None
+        if replayed is None:
+            raise
+        return replayed
+    return Response(answer, status_code=202, media_type="application/json", headers=headers)
+
+
+@router.get("/{message_id}", response_model=EventOut, responses=responses(401, 404))
+def get_event(svc: Svc, tenant: Tenant, message_id: str) -> EventOut:
+    with svc.db.transaction(write=False) as tx:
+        found = events.status(tx, tenant, message_id)
+    if found is None:
+        raise not_found("invoice event")
+    return EventOut(
+        message_id=found.message_id,
+        state=found.state,  # type: ignore[arg-type]
+        container=found.container,
+        invoice=found.invoice,
+        reason=found.reason,
+        received=datetime.fromtimestamp(found.received).astimezone(),
+    )

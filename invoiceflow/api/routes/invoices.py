@@ -1,0 +1,93 @@
+"""Invoices: search a tenant's invoices, read one in invoiceflow's JSON form."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from invoiceflow.api import paging
+from invoiceflow.api.context import Services, Svc, Tenant
+from invoiceflow.api.errors import not_found, responses
+from invoiceflow.api.models import InvoiceOut, InvoicePage
+from invoiceflow.pipeline import containers
+
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+
+
+def invoice_out(row: tuple[object, ...]) -> InvoiceOut:
+    return InvoiceOut(**containers.invoice_from_row(row).describe())
+
+
+def invoice_page(
+    svc: Services,
+    tenant: str,
+    cursor: str | None,
+    limit: int,
+    *,
+    container: str | None = None,
+    supplier: str | None = None,
+    issued_from: date | None = None,
+    issued_to: date | None = None,
+    total_min: Decimal | None = None,
+    total_max: Decimal | None = None,
+    duplicate: bool | None = None,
+) -> InvoicePage:
+    before, before_id = paging.decode(cursor)
+    low = issued_from.isoformat() if issued_from else None
+    high = issued_to.isoformat() if issued_to else None
+    least = float(total_min) if total_min is not None else None
+    most = float(total_max) if total_max is not None else None
+    flagged = None if duplicate is None else int(duplicate)
+    with svc.db.transaction(write=False) as tx:
+        filters = (container, container, supplier, supplier, low, low, high, high)
+        ranges = (least, least, most, most, flagged, flagged)
+        rows = tx.fetch(
+            "page_invoices", (tenant, *filters, *ranges, before, before, before_id, limit + 1)
+        )
+    page = rows[:limit]
+    last = page[-1] if page else None
+    return InvoicePage(
+        items=[invoice_out(r) for r in page],
+        next_cursor=paging.encode(float(last[10]), str(last[0]))
+        if last is not None and len(rows) > limit
+        else None,
+    )
+
+
+@router.get("", response_model=InvoicePage, responses=responses(400, 401, 422))
+def list_invoices(
+    svc: Svc,
+    tenant: Tenant,
+    supplier: Annotated[str | None, Query(description="Seller tax id, id or name.")] = None,
+    issued_from: date | None = None,
+    issued_to: date | None = None,
+    total_min: Decimal | None = None,
+    total_max: Decimal | None = None,
+    duplicate: Annotated[bool | None, Query(description="Only (or no) likely duplicates.")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> InvoicePage:
+    return invoice_page(
+        svc,
+        tenant,
+        cursor,
+        limit,
+        supplier=supplier,
+        issued_from=issued_from,
+        issued_to=issued_to,
+        total_min=total_min,
+        total_max=total_max,
+        duplicate=duplicate,
+    )
+
+
+@router.get("/{invoice_id}", response_model=InvoiceOut, responses=responses(401, 404))
+def get_invoice(svc: Svc, tenant: Tenant, invoice_id: str) -> InvoiceOut:
+    with svc.db.transaction(write=False) as tx:
+        row = tx.fetchone("get_invoice", (invoice_id,))
+    if row is None or row[1] != tenant:
+        raise not_found("invoice")
+    return invoice_out(row)

@@ -1,0 +1,85 @@
+"""The queues as one tenant sees them: its own messages' counts, dead letters, redrive."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from invoiceflow.api.context import Services, Svc, Tenant
+from invoiceflow.api.errors import ApiError, not_found, responses
+from invoiceflow.api.models import MessageList, MessageOut, QueueList, QueueOut, QueueRedriven
+from invoiceflow.queues import Queue, tenants
+from invoiceflow.queues.manager import find_optional as find_queue
+from invoiceflow.queues.queue import dead_letter_sources, find_all
+
+router = APIRouter(prefix="/v1/queues", tags=["queues"])
+
+
+def _queue(svc: Services, name: str) -> Queue:
+    with svc.db.transaction(write=False) as tx:
+        found = find_queue(tx, name)
+    if found is None:
+        raise not_found("queue")
+    return found
+
+
+@router.get("", response_model=QueueList, responses=responses(401))
+def list_queues(svc: Svc, tenant: Tenant) -> QueueList:
+    queues = svc.pipeline.engine.runtime.queues
+    with svc.db.transaction(write=False) as tx:
+        every = find_all(tx)
+    now = time.time()
+    out = []
+    for q in every:
+        counts = tenants.counts(queues, q, tenant)
+        out.append(
+            QueueOut(
+                name=q.name,
+                url=q.url,
+                arn=q.arn,
+                visible=counts.visible,
+                in_flight=counts.in_flight,
+                delayed=counts.delayed,
+                oldest_age_seconds=round(now - counts.oldest_sent, 3)
+                if counts.oldest_sent is not None
+                else None,
+                dead_letter_queue=q.redrive.dead_letter_queue if q.redrive else None,
+            )
+        )
+    return QueueList(queues=out)
+
+
+@router.get("/{name}/messages", response_model=MessageList, responses=responses(401, 404, 422))
+def peek(
+    svc: Svc, tenant: Tenant, name: str, limit: Annotated[int, Query(ge=1, le=100)] = 10
+) -> MessageList:
+    """Your messages in a queue, oldest first, left where they are."""
+    queue = _queue(svc, name)
+    found = tenants.peek(svc.pipeline.engine.runtime.queues, queue, tenant, limit)
+    return MessageList(
+        messages=[
+            MessageOut(
+                message_id=m.message_id,
+                body=m.body,
+                attributes=m.attributes,
+                sent=datetime.fromtimestamp(m.sent).astimezone(),
+                receive_count=m.receive_count,
+                dead_letter_source=m.dead_letter_source,
+            )
+            for m in found
+        ]
+    )
+
+
+@router.post("/{name}/redrive", response_model=QueueRedriven, responses=responses(401, 404, 409))
+def redrive(svc: Svc, tenant: Tenant, name: str) -> QueueRedriven:
+    """Move your messages in a dead-letter queue back to the queues they came from."""
+    queue = _queue(svc, name)
+    with svc.db.transaction(write=False) as tx:
+        is_dead_letter = bool(dead_letter_sources(tx, queue))
+    if not is_dead_letter:
+        raise ApiError(409, "NotADeadLetterQueue", f"{name} is no queue's dead-letter queue.")
+    return QueueRedriven(moved=tenants.redrive(svc.pipeline.engine.runtime.queues, queue, tenant))

@@ -1,0 +1,34 @@
+"""Callbacks: answer a waiting task with its token, as SendTaskSuccess/Failure/Heartbeat."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter
+
+from invoiceflow.api.context import Svc, Tenant
+from invoiceflow.api.errors import responses
+from invoiceflow.api.models import Empty, TaskFailure, TaskHeartbeat, TaskSuccess
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+REFUSALS = responses(400, 401, 404, 409, 422)
+
+
+@router.post("/success", response_model=Empty, responses=REFUSALS)
+def success(svc: Svc, tenant: Tenant, answer: TaskSuccess) -> Empty:
+    output = orjson.dumps(answer.output).decode()
+    svc.sfn(tenant).send_task_success(taskToken=answer.taskToken, output=output)
+    return Empty()
+
+
+@router.post("/failure", response_model=Empty, responses=REFUSALS)
+def failure(svc: Svc, tenant: Tenant, answer: TaskFailure) -> Empty:
+    svc.sfn(tenant).send_task_failure(
+        taskToken=answer.taskToken, error=answer.error, cause=answer.cause
+    )
+    return Empty()
+
+
+@router.post("/heartbeat", response_model=Empty, responses=REFUSALS)
+def heartbeat(svc: Svc, tenant: Tenant, answer: TaskHeartbeat) -> Empty:
+    svc.sfn(tenant).send_task_heartbeat(taskToken=answer.taskToken)
+    return Empty()

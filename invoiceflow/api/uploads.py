@@ -1,0 +1,104 @@
+"""Reading an uploaded file: a multipart field ``file``, or the raw body named by
+X-Filename. The size limit holds while the body streams in: a declared length over it is
+refused before reading, and a body that grows past it is cut off at the limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+
+from invoiceflow.api.errors import ApiError
+
+# Media types accepted as a raw file body; the content decides the format, not the type.
+RAW_TYPES = {
+    "",
+    "application/octet-stream",
+    "application/json",
+    "application/xml",
+    "text/xml",
+    "text/csv",
+    "text/plain",
+    "application/edi-x12",
+    "application/edifact",
+}
+MULTIPART_SLACK = 64 * 1024  # room for the multipart framing around the file
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "PayloadTooLarge", f"Files may be at most {limit} bytes.")
+
+
+def _file_name(raw: str | None) -> str:
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name or len(name) > 255 or not name.isprintable():
+        raise ApiError(400, "InvalidFileName", "Name the file (1 to 255 printable characters).")
+    return name
+
+
+async def read_file(request: Request, limit: int, header_name: str | None) -> tuple[str, bytes]:
+    """(file name, content) of the upload; ApiError for anything else."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
+        raise _too_large(limit)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media == "multipart/form-data":
+        name, data = await _multipart(request, limit)
+    elif media in RAW_TYPES:
+        name = _file_name(header_name)
+        data = await _raw(request, limit)
+    else:
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            "Send the file as multipart/form-data (field `file`) or as the raw body with "
+            "an X-Filename header.",
+        )
+    if not data:
+        raise ApiError(400, "EmptyFile", "The file is empty.")
+    return name, data
+
+
+async def _raw(request: Request, limit: int) -> bytes:
+    parts = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _multipart(request: Request, limit: int) -> tuple[str, bytes]:
+    seen = 0
+
+    async def receive() -> Any:
+        nonlocal seen
+        message = await request.receive()
+        seen += len(message.get("body", b""))
+        if seen > limit + MULTIPART_SLACK:
+            raise _TooLarge
+        return message
+
+    counted = Request(request.scope, receive)
+    try:
+        form = await counted.form(max_files=1, max_fields=10)
+    except _TooLarge:
+        raise _too_large(limit) from None
+    except HTTPException as exc:
+        raise ApiError(400, "InvalidMultipart", str(exc.detail)) from None
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ApiError(422, "ValidationError", "file: the form needs a `file` field.")
+    data = await upload.read()
+    await form.close()
+    if len(data) > limit:
+        raise _too_large(limit)
+    return _file_name(upload.filename), data

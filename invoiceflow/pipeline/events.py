@@ -1,0 +1,121 @@
+"""Invoices submitted one at a time (by a supplier's system, say): accepted at once onto a
+queue, then each becomes a one-invoice container with a workflow of its own.
+
+Accepting is one commit: the event's record and its message. The queue's consumer turns a
+message into a container exactly once, however often the message is delivered: the
+container is created in the same commit that claims the event. The event's id travels as a
+message attribute, since a message redriven from the dead-letter queue gets a new message id.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from invoiceflow.digitize import DigitizeError, parse
+from invoiceflow.pipeline import Pipeline, containers, submit
+from invoiceflow.pipeline.handlers import PREFIX
+from invoiceflow.store import Transaction
+
+QUEUE = f"{PREFIX}invoice-events"
+EVENT_ID = "InvoiceEventId"  # the message attribute naming the event
+
+
+class InvalidEvent(ValueError):
+    """The submitted JSON is not one invoice."""
+
+
+class AlreadyClaimed(Exception):
+    """Another delivery of the same message made the container first."""
+
+
+@dataclass(frozen=True)
+class EventStatus:
+    message_id: str
+    state: str  # Queued, then the container's state
+    container: str | None
+    invoice: str | None
+    reason: str | None
+    received: float
+
+
+def check(body: bytes) -> None:
+    """Refuses, with a reason, what would not become exactly one invoice."""
+    if not body.lstrip().startswith(b"{"):
+        raise InvalidEvent("The body must be one invoice as a JSON object.")
+    try:
+        found = list(parse(body))
+    except DigitizeError as exc:
+        raise InvalidEvent(exc.problem.message) from None
+    if len(found) != 1:
+        raise InvalidEvent(f"The body must hold exactly one invoice, not {len(found)}.")
+
+
+def accept(tx: Transaction, pipeline: Pipeline, tenant: str, body: bytes) -> str:
+    """Queue one checked invoice inside ``tx``; the id that tracks it (the message id of
+    its first delivery)."""
+    queues = pipeline.engine.runtime.queues
+    queue = queues.find(tx, QUEUE)
+    event_id = str(uuid.uuid4())
+    attributes = {EVENT_ID: {"DataType": "String", "StringValue": event_id}}
+    queues.send(tx, queue, body.decode("utf-8"), attributes, tenant=tenant)
+    tx.execute("insert_invoice_event", (event_id, tenant, time.time()))
+    return event_id
+
+
+def status(tx: Transaction, tenant: str, message_id: str) -> EventStatus | None:
+    row = tx.fetchone("get_invoice_event", (message_id, tenant))
+    if row is None:
+        return None
+    _, _, container_id, received = row
+    container = containers.get(tx, container_id) if container_id else None
+    if container is None:
+        return EventStatus(message_id, "Queued", None, None, None, received)
+    invoice = tx.fetchone("invoice_at", (container.id, 0))
+    return EventStatus(
+        message_id,
+        container.state,
+        container.id,
+        str(invoice[0]) if invoice else None,
+        container.reason,
+        received,
+    )
+
+
+def handler(pipeline: Pipeline) -> Any:
+    """The queue's consumer: a container and a workflow per event, once."""
+
+    def consume(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        failures = []
+        for record in event["Records"]:
+            attribute = record.get("messageAttributes", {}).get(EVENT_ID) or {}
+            event_id = attribute.get("stringValue")
+            try:
+                if not isinstance(event_id, str):
+                    raise AlreadyClaimed  # not an accepted event: nothing tracks it
+                _start(pipeline, event_id, record["body"].encode("utf-8"))
+            except AlreadyClaimed:
+                continue
+            except Exception:
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    return consume
+
+
+def _start(pipeline: Pipeline, message_id: str, body: bytes) -> None:
+    with pipeline.engine.db.transaction(write=False) as tx:
+        row = tx.fetchone("invoice_event", (message_id,))
+    if row is None or row[2] is not None:
+        raise AlreadyClaimed  # not an accepted event, or already made into a container
+    tenant = row[1]
+
+    def claim(tx: Transaction, container: containers.Container) -> None:
+        if not tx.execute("claim_invoice_event", (container.id, message_id)):
+            raise AlreadyClaimed  # undoes this container: the first one stands
+
+    submit.receive(
+        pipeline, f"event-{message_id}.json", body, tenant=tenant, source="event", also=claim
+    )

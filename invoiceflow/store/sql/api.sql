@@ -1,0 +1,50 @@
+-- Faces: API keys and the first answers to idempotent requests.
+
+-- name: insert_api_key
+INSERT INTO api_keys (id, tenant, digest, prefix, created) VALUES (?, ?, ?, ?, ?)
+
+-- name: list_api_keys
+SELECT id, tenant, prefix, created, revoked FROM api_keys WHERE tenant = ? ORDER BY created
+
+-- name: revoke_api_key
+UPDATE api_keys SET revoked = ? WHERE id = ? AND tenant = ? AND revoked IS NULL
+
+-- name: api_key_tenant
+SELECT tenant FROM api_keys WHERE digest = ? AND revoked IS NULL
+
+-- name: idempotent_response
+SELECT status, body, headers FROM idempotent_responses
+WHERE tenant = ? AND route = ? AND key = ?
+
+-- name: insert_idempotent_response
+INSERT INTO idempotent_responses (tenant, route, key, status, body, headers, created)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+
+-- name: page_containers
+-- Newest first; the cursor is the (created, id) of the last container of the page before.
+SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
+       created_count, execution_arn, created, updated
+FROM containers
+WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ?
+  AND (created < ? OR (created = ? AND id < ?))
+ORDER BY created DESC, id DESC LIMIT ?
+
+-- name: page_invoices
+SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
+       invoice, created, duplicate_of
+FROM invoices
+WHERE tenant = ? AND (? IS NULL OR container_id = ?) AND (? IS NULL OR supplier = ?)
+  AND (? IS NULL OR issue_date >= ?) AND (? IS NULL OR issue_date <= ?)
+  AND (? IS NULL OR CAST(total AS REAL) >= ?) AND (? IS NULL OR CAST(total AS REAL) <= ?)
+  AND (? IS NULL OR (duplicate_of IS NOT NULL) = ?)
+  AND (created < ? OR (created = ? AND id < ?))
+ORDER BY created DESC, id DESC LIMIT ?
+
+-- name: executions_by_status
+SELECT status, COUNT(*) FROM executions GROUP BY status
+
+-- name: containers_by_state
+SELECT state, COUNT(*) FROM containers GROUP BY state
+
+-- name: invoices_created
+SELECT COUNT(*) FROM invoices
