@@ -94,11 +94,13 @@ async def _multipart(request: Request, limit: int) -> tuple[str, bytes]:
         raise _too_large(limit) from None
     except HTTPException as exc:
         raise ApiError(400, "InvalidMultipart", str(exc.detail)) from None
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise ApiError(422, "ValidationError", "file: the form needs a `file` field.")
-    data = await upload.read()
-    await form.close()
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(422, "ValidationError", "file: the form needs a `file` field.")
+        data = await upload.read()
+    finally:
+        await form.close()  # spooled parts are temporary files
     if len(data) > limit:
         raise _too_large(limit)
     return _file_name(upload.filename), data

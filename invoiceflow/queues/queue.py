@@ -73,9 +73,7 @@ def find_all(tx: Transaction) -> list[Queue]:
 
 def dead_letter_sources(tx: Transaction, queue: Queue) -> list[Queue]:
     """The queues whose RedrivePolicy names ``queue`` as their dead-letter queue."""
-    return [
-        q for q in find_all(tx) if q.redrive and q.redrive.dead_letter_queue == queue.name
-    ]
+    return [q for q in find_all(tx) if q.redrive and q.redrive.dead_letter_queue == queue.name]
 
 
 def new_nonce() -> str:

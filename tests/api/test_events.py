@@ -1,0 +1,67 @@
+"""Single invoices submitted as events: accepted at once, processed later, tracked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from invoiceflow.digitize import parse, to_json
+from invoiceflow.samples import SAMPLES
+from tests.api.conftest import Api
+
+INVOICE = to_json(next(iter(parse(SAMPLES / "ubl" / "en16931-ubl-tc434-example1.xml"))))
+JSON = {"Content-Type": "application/json"}
+
+
+def submit(client: httpx.Client, body: bytes = INVOICE, **headers: str) -> httpx.Response:
+    return client.post("/v1/invoice-events", content=body, headers={**JSON, **headers})
+
+
+def finished(body: dict[str, Any]) -> bool:
+    return body.get("state") in ("Done", "Error")
+
+
+def test_an_event_is_accepted_then_becomes_an_invoice(api: Api, a: httpx.Client) -> None:
+    response = submit(a)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert accepted["state"] == "Queued"
+    where = f"/v1/invoice-events/{accepted['message_id']}"
+    assert response.headers["Location"] == where
+    final = api.wait_for(a, where, finished)
+    assert final["state"] == "Done" and final["invoice"] and final["container"]
+    invoice = a.get(f"/v1/invoices/{final['invoice']}").json()
+    assert invoice["invoice_number"] == "12115118"
+    container = a.get(f"/v1/containers/{final['container']}").json()
+    assert container["source"] == "event" and container["invoices"] == 1
+
+
+def test_what_is_not_one_invoice_is_refused_at_once(a: httpx.Client) -> None:
+    for body in (b"[1, 2]", b'{"invoice_number": 5}', b"{not json", b""):
+        response = submit(a, body)
+        assert response.status_code == 422, body
+        assert response.json()["code"] == "InvalidInvoice"
+    wrong_type = a.post("/v1/invoice-events", content=INVOICE, headers={"Content-Type": "text/csv"})
+    assert wrong_type.status_code == 415
+    too_big = submit(a, b"{" + b" " * 300_000 + b"}")
+    assert too_big.status_code == 413
+
+
+def test_an_idempotency_key_accepts_an_event_once(api: Api, a: httpx.Client) -> None:
+    first = submit(a, **{"Idempotency-Key": "event-1"})
+    again = submit(a, **{"Idempotency-Key": "event-1"})
+    assert first.status_code == again.status_code == 202
+    assert first.json() == again.json()
+    with api.db.transaction(write=False) as tx:
+        [(count,)] = tx.fetch_raw("SELECT COUNT(*) FROM invoice_events WHERE tenant = 'tenant-a'")
+    assert submit(a, **{"Idempotency-Key": "event-2"}).json() != first.json()
+    with api.db.transaction(write=False) as tx:
+        [(after,)] = tx.fetch_raw("SELECT COUNT(*) FROM invoice_events WHERE tenant = 'tenant-a'")
+    assert after == count + 1
+
+
+def test_another_tenant_cannot_see_an_event(api: Api, a: httpx.Client, b: httpx.Client) -> None:
+    accepted = submit(a).json()
+    assert b.get(f"/v1/invoice-events/{accepted['message_id']}").status_code == 404
+    assert a.get("/v1/invoice-events/no-such-event").status_code == 404
