@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/queues.py
 	$(BIN)/python bench/digitize.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

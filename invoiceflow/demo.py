@@ -1,8 +1,10 @@
-"""``invoiceflow demo``: the main job on bundled sample files, end to end.
+"""``invoiceflow demo``: the main job on bundled sample files, end to end, over HTTP.
 
-Starts two worker processes, submits the published X12, EDIFACT, UBL and CII samples, a
-generated CSV export and JSON file, and one broken file; shows progress while the workflows
-run; then prints every container with its state and invoice count, and where to look next.
+Starts ``invoiceflow serve`` (the API with its workers, on a free port of 127.0.0.1),
+creates an API key for the tenant ``demo``, uploads the published X12, EDIFACT, UBL and
+CII samples, a generated CSV export and JSON file, and one broken file, and submits one
+invoice as an event; shows progress while the workflows run; then prints every container
+with its state and invoice count, and where to look next.
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from invoiceflow.engine import Engine
-from invoiceflow.functions import default_registry
-from invoiceflow.pipeline import open_pipeline
-from invoiceflow.pipeline.containers import Container
-from invoiceflow.pipeline.submit import receive, wait
+from invoiceflow.api import keys
 from invoiceflow.samples import SAMPLES
 from invoiceflow.store import database_url, open_database
+
+TENANT = "demo"
+TERMINAL = ("Done", "Error")
+TIMEOUT = 120.0  # seconds the demo waits for its work
 
 BUNDLED = (
     "x12/oopfactory-Example3_MultiInvoice.x12",
@@ -80,47 +85,105 @@ def files() -> list[tuple[str, bytes]]:
 def main(url: str | None = None) -> None:
     console = Console()
     url = database_url(url)
-    registry = default_registry()
-    engine = Engine.open(open_database(url), invoker=registry)
-    pipeline = open_pipeline(engine, registry)
-    command = [sys.executable, "-m", "invoiceflow", "worker", "--database-url", url]
-    workers = [subprocess.Popen(command) for _ in range(2)]
+    db = open_database(url)
+    _, key = keys.create(db, TENANT)
+    db.close()
+    log = Path(url.removeprefix("sqlite:///")).with_suffix(".serve.log")
+    command = [sys.executable, "-m", "invoiceflow", "serve", "--port", "0", "--json-logs"]
+    with log.open("wb") as sink:
+        server = subprocess.Popen([*command, "--database-url", url], stderr=sink)
     try:
-        bundle = files()
-        console.print(f"[bold]invoiceflow demo[/bold] on {url}: 2 workers, {len(bundle)} files")
-        ids = [receive(pipeline, name, data, source="demo").id for name, data in bundle]
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
-        ) as progress:
-            task = progress.add_task("containers finished", total=len(ids))
-            done = wait(
-                pipeline,
-                registry,
-                ids,
-                timeout=60,
-                progress=lambda finished: progress.update(task, completed=finished),
-            )
+        base = _address(server, log)
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
+            found, event = _run(console, api, base)
     finally:
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            w.wait(timeout=30)
-    console.print(_table(done))
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    console.print(_table(found))
+    console.print(f"Invoice event {event['message_id']}: {event['state']}.")
     console.print(
-        "Look next: [bold]invoiceflow invoices list[/bold], [bold]invoiceflow containers "
-        "show ID[/bold], [bold]invoiceflow sfn history EXECUTION_ARN[/bold]; parse a file "
-        "yourself with [bold]invoiceflow parse FILE[/bold], or submit your own with "
-        "[bold]invoiceflow submit FILE --wait[/bold]."
+        f"Look next: run [bold]invoiceflow serve[/bold] and open "
+        f"[bold]http://127.0.0.1:8000/docs[/bold]; your key for tenant {TENANT} is\n  {key}\n"
+        f"e.g. [bold]curl -H 'Authorization: Bearer {key}' "
+        f"http://127.0.0.1:8000/v1/invoices[/bold]. From the shell: [bold]invoiceflow "
+        f"invoices list --tenant {TENANT}[/bold], [bold]invoiceflow sfn history "
+        f"EXECUTION_ARN[/bold], [bold]invoiceflow parse FILE[/bold]. Logs: {log}"
     )
 
 
-def _table(found: list[Container]) -> Table:
+def _address(server: subprocess.Popen[bytes], log: Path) -> str:
+    """The server's URL, from its first log line."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"invoiceflow serve exited; see {log}")
+        first = log.read_text().split("\n", 1)[0]
+        if first.endswith("}"):
+            return str(json.loads(first)["url"])
+        time.sleep(0.05)
+    raise RuntimeError(f"invoiceflow serve did not start; see {log}")
+
+
+def _run(console: Console, api: httpx.Client, base: str) -> tuple[list[dict[str, Any]], Any]:
+    bundle = files()
+    console.print(f"[bold]invoiceflow demo[/bold]: {len(bundle)} files to {base}")
+    ids = []
+    for name, data in bundle:
+        response = api.post("/v1/containers", files={"file": (name, data)})
+        response.raise_for_status()
+        ids.append(response.json()["id"])
+    accepted = api.post(
+        "/v1/invoice-events",
+        content=generated_event(),
+        headers={"Content-Type": "application/json"},
+    )
+    accepted.raise_for_status()
+    where = f"/v1/invoice-events/{accepted.json()['message_id']}"
+    deadline = time.monotonic() + TIMEOUT
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task("containers finished", total=len(ids))
+        while True:
+            found = [api.get(f"/v1/containers/{i}").json() for i in ids]
+            event = api.get(where).json()
+            finished = sum(c["state"] in TERMINAL for c in found)
+            progress.update(task, completed=finished)
+            settled = finished == len(ids) and event["state"] in TERMINAL
+            if settled or time.monotonic() > deadline:
+                return found, event
+            time.sleep(0.1)
+
+
+def generated_event() -> bytes:
+    """One invoice in invoiceflow's JSON form, as a supplier's system would send it."""
+    return json.dumps(
+        {
+            "invoice_number": "INITECH-77",
+            "issue_date": "2026-11-21",
+            "currency": "EUR",
+            "seller": {"name": "Initech GmbH", "tax_id": "DE123456789"},
+            "lines": [
+                {
+                    "line_id": "1",
+                    "description": "Printer repair",
+                    "quantity": "1",
+                    "unit_price": "240.00",
+                    "net_amount": "240.00",
+                }
+            ],
+        }
+    ).encode()
+
+
+def _table(found: list[dict[str, Any]]) -> Table:
     table = Table(title="containers")
     for column in ("file", "state", "invoices", "reason"):
         table.add_column(column)
     for c in found:
-        colour = "green" if c.state == "Done" else "red"
+        colour = "green" if c["state"] == "Done" else "red"
         table.add_row(
-            c.name, f"[{colour}]{c.state}[/{colour}]", str(c.created_count), c.reason or ""
+            c["name"], f"[{colour}]{c['state']}[/{colour}]", str(c["invoices"]), c["reason"] or ""
         )
     return table

@@ -30,7 +30,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 def new_execution(db: Database, name: str, wake_at: float = 0.0) -> int:
     arn = f"{SM}:{name}".replace("stateMachine", "execution")
     with db.transaction() as tx:
-        row = tx.fetchone("insert_execution", (arn, SM, name, "{}", 0.0, "{}", wake_at, None))
+        row = tx.fetchone("insert_execution", (arn, SM, name, "{}", 0.0, "{}", wake_at, None, ""))
     assert row is not None
     return int(row[0])
 
@@ -61,10 +61,10 @@ def test_execution_names_are_unique(db: Database) -> None:
     new_execution(db, "a")
     with db.transaction() as tx:
         arn = f"{SM}:a".replace("stateMachine", "execution")
-        again = tx.fetchone("insert_execution", (arn, SM, "a", "{}", 0.0, "{}", 0.0, None))
+        again = tx.fetchone("insert_execution", (arn, SM, "a", "{}", 0.0, "{}", 0.0, None, ""))
     assert again is None
     with pytest.raises(ConstraintViolation), db.transaction() as tx:  # same name, other ARN
-        tx.execute("insert_execution", ("other-arn", SM, "a", "{}", 0.0, "{}", 0.0, None))
+        tx.execute("insert_execution", ("other-arn", SM, "a", "{}", 0.0, "{}", 0.0, None, ""))
 
 
 def test_one_token_per_task_and_a_token_closes_once(db: Database) -> None:
