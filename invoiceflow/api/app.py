@@ -13,6 +13,7 @@ import msgspec
 from fastapi import FastAPI
 
 from invoiceflow.api import errors
+from invoiceflow.api.batcher import Batcher
 from invoiceflow.api.context import MAX_UPLOAD, Services
 from invoiceflow.api.keys import Authenticator
 from invoiceflow.api.metrics import metrics_registry
@@ -21,6 +22,11 @@ from invoiceflow.digitize import Invoice
 from invoiceflow.functions import Registry
 from invoiceflow.pipeline import Pipeline
 
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key from `invoiceflow keys create --tenant T`.",
+}
 DESCRIPTION = """Upload invoice files or submit single invoices; follow containers,
 invoices, workflow executions and queues. Every `/v1` call needs
 `Authorization: Bearer KEY` with a key from `invoiceflow keys create --tenant T`, and sees
@@ -45,29 +51,38 @@ def create_app(
     app.state.services = Services(
         pipeline,
         Authenticator(pipeline.engine.db),
+        Batcher(pipeline.engine.runtime.transaction),
         max_upload=max_upload,
         ready=ready or (lambda: True),
     )
     app.state.metrics = metrics_registry(pipeline.engine.db, functions)
     errors.install(app)
-    for module in (containers, invoices, events, executions, tasks, queues, health):
+    # Routes are matched in order: the busiest first.
+    for module in (events, containers, invoices, executions, tasks, queues, health):
         app.include_router(module.router)
-    _publish_invoice_schema(app)
+    _complete_spec(app)
     return app
 
 
-def _publish_invoice_schema(app: FastAPI) -> None:
-    """The invoice JSON form (from msgspec's model) joins the OpenAPI components, so the
-    invoice-event body is described exactly."""
+def _complete_spec(app: FastAPI) -> None:
+    """What the OpenAPI document needs beyond the routes: the invoice JSON form (from
+    msgspec's model), so the invoice-event body is described exactly, and the bearer key
+    every ``/v1`` operation wants (checked by ``context.tenant``)."""
     plain = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = plain()
-            (_,), components = msgspec.json.schema_components(
+            (_,), schemas = msgspec.json.schema_components(
                 [Invoice], ref_template="#/components/schemas/{name}"
             )
-            spec.setdefault("components", {}).setdefault("schemas", {}).update(components)
+            components = spec.setdefault("components", {})
+            components.setdefault("schemas", {}).update(schemas)
+            components["securitySchemes"] = {"HTTPBearer": BEARER}
+            for path, operations in spec["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"HTTPBearer": []}]
             app.openapi_schema = spec
         return app.openapi_schema
 

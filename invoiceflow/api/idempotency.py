@@ -33,7 +33,13 @@ def checked(key: str | None) -> str | None:
 
 def replay(db: Database, tenant: str, route: str, key: str) -> Response | None:
     with db.transaction(write=False) as tx:
-        row = tx.fetchone("idempotent_response", (tenant, route, key))
+        return replay_in(tx, tenant, route, key)
+
+
+def replay_in(tx: Transaction, tenant: str, route: str, key: str) -> Response | None:
+    """The recorded first response, read inside ``tx`` (which sees its own writes, so a
+    repeat in the same batch finds the first)."""
+    row = tx.fetchone("idempotent_response", (tenant, route, key))
     if row is None:
         return None
     status, body, headers = row

@@ -19,15 +19,14 @@ from invoiceflow.digitize.model import Invoice
 from invoiceflow.digitize.profiles import Profile
 
 MAX_JSON = 256 * 1024 * 1024
+CHUNK = 1 << 20
 
 
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def read_json(stream: BinaryIO, profile: Profile | None = None) -> Iterator[Invoice]:
-    data = stream.read(MAX_JSON + 1)
-    if len(data) > MAX_JSON:
-        raise DigitizeError("too_large", f"JSON files over {MAX_JSON} bytes are not read.")
+    data = _read_all(stream)
     expression = profile.jsonata if profile else None
     try:
         raw = msgspec.json.decode(data) if expression else _DECODER.decode(data)
@@ -49,6 +48,19 @@ def read_json(stream: BinaryIO, profile: Profile | None = None) -> Iterator[Invo
                 f"Invoice {index + 1} does not follow invoiceflow's invoice schema: {exc}.",
                 f"$[{index}]" if isinstance(raw, list) else "$",
             ) from None
+
+
+def _read_all(stream: BinaryIO) -> bytes:
+    """The whole stream, refusing one over MAX_JSON. Read in chunks: one read of MAX_JSON
+    bytes would have a buffer that size set up for every file, however small."""
+    chunks = []
+    size = 0
+    while chunk := stream.read(CHUNK):
+        size += len(chunk)
+        if size > MAX_JSON:
+            raise DigitizeError("too_large", f"JSON files over {MAX_JSON} bytes are not read.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _transform(expression: str, document: Any) -> Any:

@@ -14,7 +14,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from invoiceflow.digitize import DigitizeError, parse
+import msgspec
+
+from invoiceflow.digitize import DigitizeError, from_json, parse
 from invoiceflow.pipeline import Pipeline, containers, submit
 from invoiceflow.pipeline.handlers import PREFIX
 from invoiceflow.store import Transaction
@@ -45,6 +47,11 @@ def check(body: bytes) -> None:
     """Refuses, with a reason, what would not become exactly one invoice."""
     if not body.lstrip().startswith(b"{"):
         raise InvalidEvent("The body must be one invoice as a JSON object.")
+    try:  # the usual case, invoiceflow's own JSON form, at a fraction of a full parse's cost
+        from_json(body)
+        return
+    except msgspec.DecodeError:
+        pass  # another shape the JSON reader accepts, or a reason to refuse it
     try:
         found = list(parse(body))
     except DigitizeError as exc:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from invoiceflow.api import idempotency
 from invoiceflow.api.context import Svc, Tenant
 from invoiceflow.api.errors import ApiError, not_found, responses
 from invoiceflow.api.models import EventAccepted, EventOut
 from invoiceflow.pipeline import events
-from invoiceflow.store import ConstraintViolation
+from invoiceflow.store import Transaction
 
 router = APIRouter(prefix="/v1/invoice-events", tags=["invoice events"])
+ROUTE = "invoice-events"  # idempotency keys are per route
 MAX_EVENT = 256 * 1024  # bytes: a state payload's limit, as in Step Functions
 
 EVENT_BODY = {
@@ -53,30 +54,24 @@ async def submit_event(
         body += chunk
         if len(body) > MAX_EVENT:
             raise ApiError(413, "PayloadTooLarge", f"An event may be at most {MAX_EVENT} bytes.")
-    return await run_in_threadpool(_accept, svc, tenant, bytes(body), key)
-
-
-def _accept(svc: Svc, tenant: str, body: bytes, key: str | None) -> Response:
-    if key is not None:
-        replayed = idempotency.replay(svc.db, tenant, "invoice-events", key)
-        if replayed is not None:
-            return replayed
     try:
-        events.check(body)
+        events.check(bytes(body))
     except events.InvalidEvent as exc:
         raise ApiError(422, "InvalidInvoice", str(exc)) from None
-    try:
-        with svc.pipeline.engine.runtime.transaction() as tx:
-            event_id = events.accept(tx, svc.pipeline, tenant, body)
-            answer = EventAccepted(message_id=event_id, state="Queued").model_dump_json().encode()
-            headers = {"Location": f"/v1/invoice-events/{event_id}"}
-            if key is not None:
-                idempotency.remember(tx, tenant, "invoice-events", key, 202, answer, headers)
-    except ConstraintViolation:
-        replayed = idempotency.replay(svc.db, tenant, "invoice-events", key) if key else None
-        if replayed is None:
-            raise
-        return replayed
+    return await svc.batcher.run(partial(_accept, svc, tenant, bytes(body), key))
+
+
+def _accept(svc: Svc, tenant: str, body: bytes, key: str | None, tx: Transaction) -> Response:
+    """Inside the batch's transaction: the first answer for ``key``, or a new event."""
+    if key is not None:
+        replayed = idempotency.replay_in(tx, tenant, ROUTE, key)
+        if replayed is not None:
+            return replayed
+    event_id = events.accept(tx, svc.pipeline, tenant, body)
+    answer = EventAccepted(message_id=event_id, state="Queued").model_dump_json().encode()
+    headers = {"Location": f"/v1/invoice-events/{event_id}"}
+    if key is not None:
+        idempotency.remember(tx, tenant, ROUTE, key, 202, answer, headers)
     return Response(answer, status_code=202, media_type="application/json", headers=headers)
 
 
