@@ -305,11 +305,12 @@ def _message(m: Received, system: list[str], wanted: list[str]) -> dict[str, Any
         "MD5OfBody": m.md5_body,
         "Body": m.body,
     }
-    values = system_attributes(m)
-    picked = {k: v for k, v in values.items() if _wanted(system, k)}
-    if picked:
-        out["Attributes"] = picked
-    chosen = {k: v for k, v in m.attributes.items() if _wanted(wanted, k)}
+    if system:  # most receivers ask for none: skip rendering them
+        values = system_attributes(m)
+        picked = {k: v for k, v in values.items() if _wanted(system, k)}
+        if picked:
+            out["Attributes"] = picked
+    chosen = {k: v for k, v in m.attributes.items() if _wanted(wanted, k)} if wanted else {}
     if chosen:
         out["MD5OfMessageAttributes"] = md5_of_attributes(chosen)
         out["MessageAttributes"] = {
