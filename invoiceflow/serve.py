@@ -1,9 +1,10 @@
 """``invoiceflow serve``: the API, the workers and the timers in one process.
 
 Requests are served by uvicorn on the main thread; the worker (executions, timers, queue
-mappings, redrives) runs beside it. SIGTERM or SIGINT stops taking requests, lets those in
-flight finish, then stops the worker, which hands its leases back so that another process
-takes the work over at once: nothing in flight is lost.
+mappings, redrives) runs beside it, slowing down while requests are in flight. SIGTERM or
+SIGINT stops taking requests, lets those in flight finish, then stops the worker, which
+hands its leases back so that another process takes the work over at once: nothing in
+flight is lost.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import uvicorn
 
 from invoiceflow import logs
 from invoiceflow.api import create_app
+from invoiceflow.api.in_flight import InFlight
 from invoiceflow.engine import Engine
 from invoiceflow.functions import default_registry
 from invoiceflow.functions.worker import full_worker
@@ -24,6 +26,10 @@ from invoiceflow.pipeline import open_pipeline
 from invoiceflow.store import open_database
 
 GRACE = 10  # seconds in-flight requests get to finish on shutdown
+# While requests are being answered the worker leaves them this share of its time: accepting
+# work comes first, and what is accepted waits on its queue (``invoiceflow worker``
+# processes elsewhere are not slowed).
+GIVE_WAY = 0.75
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -52,13 +58,18 @@ def serve(
     db = open_database(database_url)
     registry = default_registry()
     pipeline = open_pipeline(Engine.open(db, invoker=registry), registry)
-    worker = full_worker(pipeline.engine.runtime, registry)
+    in_flight = InFlight()
+    worker = full_worker(
+        pipeline.engine.runtime,
+        registry,
+        give_way=lambda: GIVE_WAY if in_flight.active else 0.0,
+    )
     loop = threading.Thread(target=worker.run, name="worker", daemon=True)
     app = create_app(pipeline, registry, max_upload=max_upload, ready=loop.is_alive)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(
-        app,
+        in_flight.around(app),
         log_config=None,
         access_log=access_log,
         lifespan="off",

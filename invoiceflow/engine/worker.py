@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -33,15 +34,20 @@ class Worker:
         name: str | None = None,
         lease: float = LEASE,
         chores: Sequence[Callable[[], int]] = (),
+        give_way: Callable[[], float] | None = None,
     ) -> None:
         """``chores`` are further work this worker does on every pass (feeding queues to
-        handlers, moving dead letters); each returns how much it found."""
+        handlers, moving dead letters); each returns how much it found. ``give_way``,
+        asked after every pass, is the share of time (0 to below 1) to leave to more
+        urgent work in the same process (answering requests): the worker then rests in
+        proportion to how long its pass took, so it slows down but never stops."""
         self.runtime = runtime
         self.chores = chores
         self.batch = batch
         self.owner = name or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.lease = lease
         self.stopping = threading.Event()
+        self.give_way = give_way
 
     def run_once(self) -> int:
         """One pass: returns how much work it found."""
@@ -60,8 +66,11 @@ class Worker:
         renewer.start()
         try:
             while not self.stopping.is_set():
+                began = time.monotonic()
                 if not self.run_once():
                     self.wait_for_work()
+                elif self.give_way is not None and (share := self.give_way()) > 0:
+                    self.stopping.wait((time.monotonic() - began) * share / (1 - share))
         finally:
             self.stopping.set()
             renewer.join()

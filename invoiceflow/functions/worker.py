@@ -3,6 +3,8 @@ queue-fed handlers and dead-letter redrive moves, in one loop any number of proc
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from invoiceflow.engine.runtime import LEASE, Runtime
 from invoiceflow.engine.worker import Worker
 from invoiceflow.functions.mappings import Mappings
@@ -18,8 +20,9 @@ def full_worker(
     name: str | None = None,
     lease: float = LEASE,
     batch: int = 100,
+    give_way: Callable[[], float] | None = None,
 ) -> Worker:
-    worker = Worker(runtime, batch=batch, name=name, lease=lease)
+    worker = Worker(runtime, batch=batch, name=name, lease=lease, give_way=give_way)
     poller = Poller(Mappings(runtime.db, runtime.queues, runtime.clock.now), registry, worker.owner)
     worker.chores = (poller.poll, lambda: run_moves(runtime.queues))
     return worker

@@ -117,6 +117,9 @@ def allows_source(dead_letter_attributes: dict[str, str], source_name: str) -> b
 
 # -- messages -----------------------------------------------------------------------------
 _BAD_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# For ASCII text the only bad characters are controls other than tab, LF and CR; deleting
+# them with bytes.translate is several times faster than any regular expression.
+_ASCII_CONTROLS = bytes(c for c in range(32) if c not in (9, 10, 13))
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
 _DATA_TYPE = re.compile(r"^(String|Number|Binary)(\.[^\s]{1,250})?$")
 
@@ -124,7 +127,11 @@ _DATA_TYPE = re.compile(r"^(String|Number|Binary)(\.[^\s]{1,250})?$")
 def check_body(body: Any) -> str:
     if not isinstance(body, str) or not body:
         raise QueueError("MissingParameter", "The request must contain the parameter MessageBody.")
-    if _BAD_CHARS.search(body):
+    if body.isascii():
+        clean = len(body.encode("ascii").translate(None, _ASCII_CONTROLS)) == len(body)
+    else:
+        clean = _BAD_CHARS.search(body) is None
+    if not clean:
         raise QueueError(
             "InvalidMessageContents",
             "Invalid characters found: a message may hold only #x9, #xA, #xD, #x20 to "

@@ -6,9 +6,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from invoiceflow.client_errors import ClientError
-from invoiceflow.queues import Queues, SQSClient
+from invoiceflow.queues import QueueError, Queues, SQSClient
+from invoiceflow.queues.attributes import check_body
 from invoiceflow.store import open_database
 
 
@@ -218,3 +221,17 @@ def test_queue_listing_tags_and_deletion(sqs: SQSClient) -> None:
     assert sqs.list_queue_tags(QueueUrl="b-1")["Tags"] == {"env": "dev"}
     sqs.delete_queue(QueueUrl="b-1")
     assert len(sqs.list_queues()["QueueUrls"]) == 2
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1))
+def test_message_bodies_are_refused_exactly_for_characters_sqs_refuses(body: str) -> None:
+    allowed = all(
+        c in "\t\n\r" or "\x20" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c >= "\U00010000"
+        for c in body
+    )
+    try:
+        check_body(body)
+    except QueueError as exc:
+        assert not allowed and exc.code == "InvalidMessageContents"
+    else:
+        assert allowed
