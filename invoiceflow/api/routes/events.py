@@ -8,7 +8,8 @@ from functools import partial
 from fastapi import APIRouter, Request, Response
 
 from invoiceflow.api import idempotency
-from invoiceflow.api.context import Services, Svc, Tenant, tenant
+from invoiceflow.api.context import Services, Svc, Tenant
+from invoiceflow.api.context import tenant as tenant_of
 from invoiceflow.api.errors import ApiError, not_found, responses
 from invoiceflow.api.models import EventAccepted, EventOut
 from invoiceflow.pipeline import events
@@ -49,7 +50,7 @@ EVENT_REQUEST = {
     summary="Submit one invoice; it is queued and becomes a container of its own",
 )
 async def submit_event(request: Request) -> Response:
-    who = await tenant(request)
+    who = await tenant_of(request)
     svc: Services = request.app.state.services
     key = idempotency.checked(request.headers.get("idempotency-key"))
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
