@@ -3,7 +3,8 @@
 Write transactions start with BEGIN IMMEDIATE so two writers never deadlock on a lock
 upgrade; ``synchronous=FULL`` because a commit here is what every acknowledgement promises.
 A process's threads write through one connection and share commits (see group_commit);
-reads use a connection per thread and never wait for writers (WAL).
+processes take turns through a writer lock, the file FILE-writer beside the database; reads
+use a connection per thread and never wait for writers (WAL).
 """
 
 from __future__ import annotations
@@ -60,7 +61,12 @@ class SQLiteDatabase(Database):
         # Commits that need not survive a power cut skip the flush; the next flushing commit
         # on the same file carries them to disk too.
         unflushed = "NORMAL" if synchronous == "FULL" else synchronous
-        self._writes = GroupCommit(self._open, flushed=synchronous, unflushed=unflushed)
+        self._writes = GroupCommit(
+            self._open,
+            flushed=synchronous,
+            unflushed=unflushed,
+            lock_path=None if path == ":memory:" else f"{path}-writer",
+        )
 
     def _connection(self) -> sqlite3.Connection:
         if self.path == ":memory:":
