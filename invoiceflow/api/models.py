@@ -52,7 +52,7 @@ class EventAccepted(BaseModel):
 
 class EventOut(BaseModel):
     message_id: str
-    state: Literal["Queued", "New", "Processing", "Done", "Error"]
+    state: Literal["Queued", "DeadLettered", "New", "Processing", "Done", "Error"]
     container: str | None
     invoice: str | None
     reason: str | None

@@ -23,6 +23,7 @@ from invoiceflow.store import Transaction
 
 QUEUE = f"{PREFIX}invoice-events"
 EVENT_ID = "InvoiceEventId"  # the message attribute naming the event
+DEAD_LETTER_QUEUE = f"{QUEUE}-dlq"  # as install names it
 
 
 class InvalidEvent(ValueError):
@@ -36,7 +37,7 @@ class AlreadyClaimed(Exception):
 @dataclass(frozen=True)
 class EventStatus:
     message_id: str
-    state: str  # Queued, then the container's state
+    state: str  # Queued (or DeadLettered), then the container's state
     container: str | None
     invoice: str | None
     reason: str | None
@@ -61,8 +62,8 @@ def check(body: bytes) -> None:
 
 
 def accept(tx: Transaction, pipeline: Pipeline, tenant: str, body: bytes) -> str:
-    """Queue one checked invoice inside ``tx``; the id that tracks it (the message id of
-    its first delivery)."""
+    """Queue one checked invoice inside ``tx``; the id that tracks it (carried by its
+    message as the InvoiceEventId attribute)."""
     queues = pipeline.engine.runtime.queues
     queue = queues.find(tx, QUEUE)
     event_id = str(uuid.uuid4())
@@ -79,6 +80,13 @@ def status(tx: Transaction, tenant: str, message_id: str) -> EventStatus | None:
     _, _, container_id, received = row
     container = containers.get(tx, container_id) if container_id else None
     if container is None:
+        dead = tx.fetchone("event_dead_lettered", (DEAD_LETTER_QUEUE, f'%"{message_id}"%'))
+        if dead is not None:
+            reason = (
+                f"Processing failed {dead[0]} times; the event waits in {DEAD_LETTER_QUEUE} "
+                f"(redrive it with POST /v1/queues/{DEAD_LETTER_QUEUE}/redrive)."
+            )
+            return EventStatus(message_id, "DeadLettered", None, None, reason, received)
         return EventStatus(message_id, "Queued", None, None, None, received)
     invoice = tx.fetchone("invoice_at", (container.id, 0))
     return EventStatus(

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from invoiceflow.digitize import parse, to_json
+from invoiceflow.pipeline import events
 from invoiceflow.samples import SAMPLES
 from tests.api.conftest import Api
 
@@ -65,3 +66,23 @@ def test_another_tenant_cannot_see_an_event(api: Api, a: httpx.Client, b: httpx.
     accepted = submit(a).json()
     assert b.get(f"/v1/invoice-events/{accepted['message_id']}").status_code == 404
     assert a.get("/v1/invoice-events/no-such-event").status_code == 404
+
+
+def test_an_event_that_keeps_failing_waits_in_the_dead_letter_queue_until_redriven(
+    api: Api, a: httpx.Client
+) -> None:
+    def broken(_event: Any, _context: Any) -> None:
+        raise RuntimeError("the store of files is full")
+
+    api.registry.register(events.QUEUE, broken)
+    try:
+        accepted = submit(a).json()
+        where = f"/v1/invoice-events/{accepted['message_id']}"
+        waiting = api.wait_for(a, where, lambda e: e["state"] == "DeadLettered")
+    finally:
+        api.registry.register(events.QUEUE, events.handler(api.pipeline))
+    assert waiting["state"] == "DeadLettered" and events.DEAD_LETTER_QUEUE in waiting["reason"]
+    moved = a.post(f"/v1/queues/{events.DEAD_LETTER_QUEUE}/redrive").json()["moved"]
+    assert moved >= 1
+    final = api.wait_for(a, where, finished)
+    assert final["state"] == "Done" and final["invoice"]

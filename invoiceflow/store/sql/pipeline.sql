@@ -93,3 +93,8 @@ WHERE message_id = ? AND tenant = ?
 
 -- name: claim_invoice_event
 UPDATE invoice_events SET container_id = ? WHERE message_id = ? AND container_id IS NULL
+
+-- name: event_dead_lettered
+-- An invoice event's message, if it waits in the dead-letter queue (named in its attributes).
+SELECT m.receive_count FROM messages m JOIN queues q ON q.id = m.queue_id
+WHERE q.name = ? AND m.attributes LIKE ?
