@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
 
-from invoiceflow.api import keys
+from invoiceflow.api import create_app, keys
 from invoiceflow.api.keys import REMEMBER
 from tests.api.conftest import Api
 from tests.api.test_containers import settled, upload
@@ -68,3 +69,16 @@ def test_health_readiness_metrics_and_the_published_spec(api: Api, a: httpx.Clie
         assert name in metrics, name
     assert "/v1/containers" in spec["paths"] and "Invoice" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_readiness_fails_while_the_workers_are_not_running(api: Api) -> None:
+    app = create_app(api.pipeline, api.registry, ready=lambda: False)
+
+    async def ask() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://local") as client:
+            return await client.get("/readyz"), await client.get("/healthz")
+
+    ready, alive = asyncio.run(ask())
+    assert alive.status_code == 200
+    assert ready.status_code == 503 and ready.json()["code"] == "NotReady"

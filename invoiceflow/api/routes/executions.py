@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from invoiceflow.api.context import Svc, Tenant
-from invoiceflow.api.errors import responses
+from invoiceflow.api.errors import ApiError, responses
 from invoiceflow.api.models import ExecutionOut, ExecutionPage, HistoryPage, Redriven, Stopped
 
 router = APIRouter(prefix="/v1/executions", tags=["executions"])
@@ -49,8 +49,6 @@ def history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     if next_token is not None and not next_token.isdigit():
-        from invoiceflow.api.errors import ApiError
-
         raise ApiError(400, "InvalidToken", "The next_token is not one this API gave.")
     return svc.sfn(tenant).get_execution_history(
         executionArn=arn, maxResults=limit, reverseOrder=reverse, nextToken=next_token
