@@ -2,7 +2,9 @@
 
 Workflows carry a container id, never the file (state payloads are capped at 256 KiB). Files
 are stored once per content (the SHA-256 names them), written to a temporary name and
-renamed into place, so a crash never leaves half a file under a real name.
+renamed into place, so a crash never leaves half a file under a real name; the file and
+then its folder are flushed before ``put`` returns, so the container that the caller then
+commits never names a file a power cut could take back.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class BlobStore:
         key = f"{digest[:2]}/{digest}"
         path = self.root / key
         if not path.exists():
+            new_folder = not path.parent.exists()
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
             try:
@@ -34,6 +37,9 @@ class BlobStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
+            _flush_folder(path.parent)
+            if new_folder:
+                _flush_folder(self.root)
         return key, digest
 
     def path(self, key: str) -> Path:
@@ -41,3 +47,12 @@ class BlobStore:
         if self.root.resolve() not in path.parents:
             raise ValueError(f"blob key {key!r} points outside the store")
         return path
+
+
+def _flush_folder(folder: Path) -> None:
+    """Makes the names in ``folder`` (a rename into it) survive a power cut."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
