@@ -92,6 +92,8 @@ def send_message(
             body,
             params.get("MessageAttributes"),
             params.get("DelaySeconds"),
+            group=params.get("MessageGroupId"),
+            dedup=params.get("MessageDeduplicationId"),
             tenant=tenant_row[0] if tenant_row else "",  # the message is the tenant's too
         )
     except QueueError as exc:
@@ -101,6 +103,8 @@ def send_message(
     output: dict[str, Any] = {"MD5OfMessageBody": sent.md5_body, "MessageId": sent.message_id}
     if sent.md5_attributes:
         output["MD5OfMessageAttributes"] = sent.md5_attributes
+    if sent.sequence is not None:
+        output["SequenceNumber"] = sent.sequence
     output["SdkHttpMetadata"] = {"HttpStatusCode": 200}
     output["SdkResponseMetadata"] = {"RequestId": sent.message_id}
     kind = "submitted" if cmd.resource.pattern == TOKEN else "result"

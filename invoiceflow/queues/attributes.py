@@ -23,7 +23,12 @@ _INTEGERS: dict[str, tuple[int, int, int]] = {
     "VisibilityTimeout": (30, 0, 43_200),
 }
 _OPAQUE = {"Policy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled"}
-_FIFO = {"FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"}
+# FIFO-only attributes: their allowed values, the first being the default.
+_FIFO: dict[str, tuple[str, ...]] = {
+    "ContentBasedDeduplication": ("false", "true"),
+    "DeduplicationScope": ("queue", "messageGroup"),
+    "FifoThroughputLimit": ("perQueue", "perMessageGroupId"),
+}
 SETTABLE = set(_INTEGERS) | _OPAQUE | {"RedrivePolicy", "RedriveAllowPolicy"}
 
 
@@ -33,20 +38,47 @@ class Redrive:
     max_receive_count: int
 
 
-def defaults() -> dict[str, str]:
-    return {name: str(default) for name, (default, _, _) in _INTEGERS.items()}
+def defaults(fifo: bool = False) -> dict[str, str]:
+    out = {name: str(default) for name, (default, _, _) in _INTEGERS.items()}
+    if fifo:
+        out["FifoQueue"] = "true"
+        out.update({name: values[0] for name, values in _FIFO.items()})
+    return out
 
 
-def validated(given: dict[str, Any]) -> dict[str, str]:
-    """The attributes of a CreateQueue or SetQueueAttributes request, checked and as text;
-    the empty string removes RedrivePolicy/RedriveAllowPolicy, as with SQS."""
+def is_fifo(given: dict[str, Any]) -> bool:
+    """Whether CreateQueue's attributes ask for a FIFO queue."""
+    value = str(given.get("FifoQueue", "false")).lower()
+    if value not in ("true", "false"):
+        raise QueueError(
+            "InvalidAttributeValue", "Invalid value for the parameter FifoQueue: true or false."
+        )
+    return value == "true"
+
+
+def validated(given: dict[str, Any], *, fifo: bool, creating: bool) -> dict[str, str]:
+    """The attributes of a CreateQueue or SetQueueAttributes request for a (``fifo``) queue,
+    checked and as text; the empty string removes RedrivePolicy/RedriveAllowPolicy, as with
+    SQS. A queue's type is chosen when it is created and never changes."""
     out: dict[str, str] = {}
     for name, raw in given.items():
         value = str(raw)
+        if name == "FifoQueue":
+            if not creating:
+                raise QueueError(
+                    "InvalidAttributeName", "FifoQueue is chosen when a queue is created."
+                )
+            continue  # see is_fifo
         if name in _FIFO:
-            if name == "FifoQueue" and value.lower() == "false":
-                continue
-            raise QueueError("InvalidAttributeName", f"FIFO queues are not supported: {name}")
+            if not fifo:
+                raise QueueError("InvalidAttributeName", f"{name} applies only to FIFO queues.")
+            if value not in _FIFO[name]:
+                raise QueueError(
+                    "InvalidAttributeValue",
+                    f"Invalid value for the parameter {name}: one of {', '.join(_FIFO[name])}.",
+                )
+            out[name] = value
+            continue
         if name not in SETTABLE:
             raise QueueError("InvalidAttributeName", f"Unknown Attribute {name}.")
         if name in _INTEGERS:

@@ -16,7 +16,7 @@ from invoiceflow.client_errors import Exceptions, operation
 from invoiceflow.queues import moves, names
 from invoiceflow.queues.attributes import MAX_MESSAGE_SIZE, message_size
 from invoiceflow.queues.errors import QueueError
-from invoiceflow.queues.manager import Queues, Received
+from invoiceflow.queues.manager import Outgoing, Queues, Received, Sent
 from invoiceflow.queues.md5 import md5_of_attributes
 from invoiceflow.queues.queue import Queue
 
@@ -171,11 +171,21 @@ class SQSClient:
         MessageBody: str,
         DelaySeconds: int | None = None,
         MessageAttributes: dict[str, Any] | None = None,
+        MessageGroupId: str | None = None,
+        MessageDeduplicationId: str | None = None,
         **_: Any,
     ) -> dict[str, Any]:
         with self.queues.db.transaction() as tx:
             queue = self.queues.find(tx, QueueUrl)
-            sent = self.queues.send(tx, queue, MessageBody, MessageAttributes, DelaySeconds)
+            sent = self.queues.send(
+                tx,
+                queue,
+                MessageBody,
+                MessageAttributes,
+                DelaySeconds,
+                group=MessageGroupId,
+                dedup=MessageDeduplicationId,
+            )
         return _sent(sent)
 
     @operation("SendMessageBatch")
@@ -197,7 +207,13 @@ class SQSClient:
                 f"sent {total} bytes.",
             )
         messages = [
-            (e.get("MessageBody"), e.get("MessageAttributes"), e.get("DelaySeconds"))
+            Outgoing(
+                e.get("MessageBody"),
+                e.get("MessageAttributes"),
+                e.get("DelaySeconds"),
+                e.get("MessageGroupId"),
+                e.get("MessageDeduplicationId"),
+            )
             for e in entries
         ]
         with self.queues.db.transaction() as tx:
@@ -291,10 +307,12 @@ def _outcomes(entries: list[dict[str, Any]], outcomes: list[QueueError | None]) 
     return {"Successful": ok, "Failed": failed}
 
 
-def _sent(sent: Any) -> dict[str, Any]:
+def _sent(sent: Sent) -> dict[str, Any]:
     out = {"MessageId": sent.message_id, "MD5OfMessageBody": sent.md5_body}
     if sent.md5_attributes:
         out["MD5OfMessageAttributes"] = sent.md5_attributes
+    if sent.sequence is not None:
+        out["SequenceNumber"] = sent.sequence
     return out
 
 
@@ -334,4 +352,10 @@ def system_attributes(m: Received) -> dict[str, str]:
     }
     if m.dead_letter_source:
         values["DeadLetterQueueSourceArn"] = m.dead_letter_source
+    if m.group is not None:
+        values["MessageGroupId"] = m.group
+    if m.dedup is not None:
+        values["MessageDeduplicationId"] = m.dedup
+    if m.sequence is not None:
+        values["SequenceNumber"] = m.sequence
     return values

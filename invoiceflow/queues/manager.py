@@ -22,12 +22,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from invoiceflow.queues import attributes as qa
-from invoiceflow.queues import names
+from invoiceflow.queues import fifo, names
 from invoiceflow.queues.errors import QueueError, invalid
 from invoiceflow.queues.md5 import md5_of_attributes, md5_of_body
 from invoiceflow.queues.queue import (
@@ -46,11 +46,22 @@ SWEEP_EVERY = 1.0  # seconds between deletions of expired messages, per queue
 NO_LIMIT = 1 << 62  # a receive count no message reaches
 
 
+class Outgoing(NamedTuple):
+    """One message to send, as SendMessage's parameters give it."""
+
+    body: Any
+    attributes: Any = None
+    delay: int | None = None
+    group: Any = None  # MessageGroupId
+    dedup: Any = None  # MessageDeduplicationId
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     message_id: str
     md5_body: str
     md5_attributes: str | None
+    sequence: str | None = None  # FIFO queues only
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +76,9 @@ class Received:
     receive_count: int
     first_receive_at: float
     dead_letter_source: str | None  # ARN of the queue it was dead-lettered from
+    group: str | None = None  # FIFO: MessageGroupId, MessageDeduplicationId, SequenceNumber
+    dedup: str | None = None
+    sequence: str | None = None
 
 
 class Queues:
@@ -96,12 +110,15 @@ class Queues:
         tags: dict[str, str] | None = None,
     ) -> Queue:
         """Create ``name``; with the same attributes as an existing queue, return that one."""
-        if not names.valid_name(name):
+        fifo = qa.is_fifo(attributes or {})
+        if not names.valid_name(name, fifo):
             raise invalid(
                 "Can only include alphanumeric characters, hyphens, or underscores. "
                 "1 to 80 in length"
+                + ("; a FIFO queue's name ends in .fifo" if fifo else ", without .fifo")
             )
-        wanted = {**qa.defaults(), **qa.validated(attributes or {})}
+        given = qa.validated(attributes or {}, fifo=fifo, creating=True)
+        wanted = {**qa.defaults(fifo), **given}
         now = self.now()
         with self.db.transaction() as tx:
             self._check_dead_letter_target(tx, name, wanted)
@@ -126,9 +143,9 @@ class Queues:
             tx.execute("delete_queue", (queue.id,))
 
     def set_attributes(self, ref: str, attributes: dict[str, Any]) -> None:
-        changes = qa.validated(attributes)
         with self.db.transaction() as tx:
             queue = find(tx, ref)
+            changes = qa.validated(attributes, fifo=queue.fifo, creating=False)
             merged = {**queue.attributes, **changes}
             for cleared in ("RedrivePolicy", "RedriveAllowPolicy"):
                 if merged.get(cleared) == "":
@@ -149,7 +166,14 @@ class Queues:
                 "Value for parameter RedrivePolicy is invalid. Reason: Dead-letter target "
                 "does not exist.",
             )
-        if not qa.allows_source(from_row(row).attributes, name):
+        target = from_row(row)
+        if target.fifo != (attrs.get("FifoQueue") == "true"):
+            raise QueueError(
+                "InvalidAttributeValue",
+                "Value for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must "
+                "be same type of queue as the source.",
+            )
+        if not qa.allows_source(target.attributes, name):
             raise QueueError(
                 "InvalidAttributeValue",
                 "Value for parameter RedrivePolicy is invalid. Reason: the dead-letter "
@@ -193,32 +217,36 @@ class Queues:
         attributes: Any = None,
         delay: int | None = None,
         *,
+        group: Any = None,
+        dedup: Any = None,
         tenant: str = "",
     ) -> Sent:
         """Store one message inside ``tx``; raises QueueError for a message SQS refuses."""
-        [outcome] = self.send_many(tx, queue, [(body, attributes, delay)], tenant=tenant)
+        message = Outgoing(body, attributes, delay, group, dedup)
+        [outcome] = self.send_many(tx, queue, [message], tenant=tenant)
         if isinstance(outcome, QueueError):
             raise outcome
         return outcome
 
     def send_many(
-        self,
-        tx: Transaction,
-        queue: Queue,
-        messages: list[tuple[Any, Any, int | None]],
-        *,
-        tenant: str = "",
+        self, tx: Transaction, queue: Queue, messages: list[Outgoing], *, tenant: str = ""
     ) -> list[Sent | QueueError]:
-        """Store (body, attributes, delay) messages inside ``tx`` with one statement; each
+        """Store messages inside ``tx`` (a standard queue's with one statement); each
         message's outcome, in order: what SQS would refuse is refused alone. ``tenant`` is
         whose work the messages carry ('' when nobody's in particular)."""
+        if queue.fifo:
+            return [_attempt_send(partial(self._send_fifo, tx, queue, m, tenant)) for m in messages]
         now = self.now()
         expires = now + queue.number("MessageRetentionPeriod")
         out: list[Sent | QueueError] = []
         rows = []
-        for body, attributes, delay in messages:
+        for body, attributes, delay, group, dedup in messages:
             try:
+                if dedup is not None:
+                    raise fifo.not_for_standard("MessageDeduplicationId", dedup)
                 text, attrs, wait = self._checked(queue, body, attributes, delay)
+                # A standard queue keeps a MessageGroupId (SQS's fair queues) without ordering.
+                group = None if group is None else fifo.group_id(group)
             except QueueError as exc:
                 out.append(exc)
                 continue
@@ -238,12 +266,50 @@ class Queues:
                     expires,
                     now + wait,
                     tenant,
+                    group,
                 )
             )
         if rows:
             tx.executemany("insert_message", rows)
             self.notify()
         return out
+
+    def _send_fifo(self, tx: Transaction, queue: Queue, message: Outgoing, tenant: str) -> Sent:
+        """One message to a FIFO queue: stored, or answered as its duplicate's first copy."""
+        if message.delay is not None:
+            raise fifo.not_for_standard("DelaySeconds", message.delay)
+        text, attrs, wait = self._checked(queue, message.body, message.attributes, None)
+        group = fifo.group_id(message.group)
+        dedup, key = fifo.dedup_key(queue.attributes, text, group, message.dedup)
+        now = self.now()
+        md5_attrs = md5_of_attributes(attrs) if attrs else None
+        first = tx.fetchone("fifo_duplicate", (queue.id, key, now))
+        if first is not None:
+            return Sent(first[0], md5_of_body(text), md5_attrs, first[1])
+        sent = Sent(str(uuid.uuid4()), md5_of_body(text), md5_attrs)
+        row = tx.fetchone(
+            "insert_fifo_message",
+            (
+                queue.id,
+                sent.message_id,
+                text,
+                _stored(attrs),
+                sent.md5_body,
+                sent.md5_attributes,
+                now,
+                now + queue.number("MessageRetentionPeriod"),
+                now + wait,
+                tenant,
+                group,
+                dedup,
+            ),
+        )
+        assert row is not None
+        sequence = fifo.sequence_number(row[0])
+        expires = now + fifo.DEDUPLICATION_INTERVAL
+        tx.execute("remember_fifo_dedup", (queue.id, key, sent.message_id, sequence, expires))
+        self.notify()
+        return Sent(sent.message_id, sent.md5_body, sent.md5_attributes, sequence)
 
     @staticmethod
     def _checked(
@@ -323,32 +389,21 @@ class Queues:
         with self.db.transaction(durable=False) as tx:
             self._sweep(tx, queue, now)
             cap = self._dead_letter_exhausted(tx, queue, limit, now)
-            rows = tx.fetch(
-                "receive_messages",
-                (nonce, now + timeout, now, queue.id, now, now, cap, limit),
-            )
-            rows.sort()  # RETURNING has no order; ids follow arrival
-            return [
-                Received(
-                    mid,
-                    receipt_handle(queue.id, rid, nonce),
-                    body,
-                    md5b,
-                    orjson.loads(attrs) if attrs else {},
-                    md5a,
-                    sent_at,
-                    count,
-                    first,
-                    _arn_of(tx, source),
-                )
-                for rid, mid, body, attrs, md5b, md5a, sent_at, count, first, source in rows
-            ]
+            marks = (nonce, now + timeout, now, queue.id, now, now, cap)
+            if queue.fifo:  # its groups in flight stay held back
+                rows = tx.fetch("fifo_receive_messages", (*marks, now, limit))
+            else:
+                rows = tx.fetch("receive_messages", (*marks, limit))
+            rows.sort()  # RETURNING has no order; ids follow arrival (and FIFO order)
+            return [_received(tx, queue, nonce, row) for row in rows]
 
     def _sweep(self, tx: Transaction, queue: Queue, now: float) -> None:
         """Deletes messages past their retention period, at most once a second per queue:
         every read already skips them, so this only reclaims space."""
         if now - self._swept.get(queue.id, 0.0) >= SWEEP_EVERY:
             tx.execute("expire_messages", (queue.id, now))
+            if queue.fifo:
+                tx.execute("forget_fifo_dedup", (queue.id, now))
             self._swept[queue.id] = now
 
     def _dead_letter_exhausted(self, tx: Transaction, queue: Queue, limit: int, now: float) -> int:
@@ -364,7 +419,10 @@ class Queues:
         most = redrive.max_receive_count
         dead_letter: Queue | None = None
         while True:
-            ready = tx.fetch("next_ready", (queue.id, now, now, limit))
+            if queue.fifo:
+                ready = tx.fetch("fifo_next_ready", (queue.id, now, now, now, limit))
+            else:
+                ready = tx.fetch("next_ready", (queue.id, now, now, limit))
             exhausted = [(rid,) for rid, count in ready if count >= most]
             if not exhausted:
                 return most
@@ -427,6 +485,32 @@ class Queues:
                 "The message referred to isn't in flight (or the receipt handle is no "
                 "longer its latest).",
             )
+
+
+def _received(tx: Transaction, queue: Queue, nonce: str, row: tuple[Any, ...]) -> Received:
+    rid, mid, body, attrs, md5b, md5a, sent_at, count, first, source, group, dedup = row
+    return Received(
+        mid,
+        receipt_handle(queue.id, rid, nonce),
+        body,
+        md5b,
+        orjson.loads(attrs) if attrs else {},
+        md5a,
+        sent_at,
+        count,
+        first,
+        _arn_of(tx, source),
+        group,
+        dedup,
+        fifo.sequence_number(rid) if queue.fifo else None,
+    )
+
+
+def _attempt_send(action: Callable[[], Sent]) -> Sent | QueueError:
+    try:
+        return action()
+    except QueueError as exc:
+        return exc
 
 
 def _attempt(action: Callable[[], None]) -> QueueError | None:

@@ -40,6 +40,10 @@ class Queue:
         return int(self.attributes[attribute])
 
     @property
+    def fifo(self) -> bool:
+        return self.attributes.get("FifoQueue") == "true"
+
+    @property
     def redrive(self) -> Redrive | None:
         return _redrive(self.attributes.get("RedrivePolicy"))
 

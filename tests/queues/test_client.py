@@ -60,7 +60,8 @@ def test_creating_again_returns_the_queue_unless_attributes_differ(sqs: SQSClien
         ({"VisibilityTimeout": "43201"}, "InvalidAttributeValue"),
         ({"Colour": "blue"}, "InvalidAttributeName"),
         ({"RedrivePolicy": '{"maxReceiveCount": 3}'}, "InvalidAttributeValue"),
-        ({"FifoQueue": "true"}, "InvalidAttributeName"),
+        ({"FifoQueue": "true"}, "InvalidParameterValue"),  # a FIFO name ends in .fifo
+        ({"ContentBasedDeduplication": "true"}, "InvalidAttributeName"),
     ]:
         with pytest.raises(ClientError) as err:
             sqs.create_queue(QueueName="other", Attributes=attrs)

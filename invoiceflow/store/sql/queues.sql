@@ -27,8 +27,8 @@ DELETE FROM messages WHERE queue_id = ?
 -- name: insert_message
 INSERT INTO messages
     (queue_id, message_id, body, attributes, md5_body, md5_attributes, sent_at, expires_at,
-     visible_at, tenant)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     visible_at, tenant, group_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: expire_messages
 DELETE FROM messages WHERE queue_id = ? AND expires_at <= ?
@@ -48,7 +48,7 @@ WHERE id IN (SELECT id FROM messages
              WHERE queue_id = ? AND visible_at <= ? AND expires_at > ? AND receive_count < ?
              ORDER BY visible_at, id LIMIT ?)
 RETURNING id, message_id, body, attributes, md5_body, md5_attributes, sent_at, receive_count,
-          first_receive_at, source_queue_id
+          first_receive_at, source_queue_id, group_id, dedup_id
 
 -- name: dead_letter
 UPDATE messages
@@ -138,3 +138,46 @@ ORDER BY id LIMIT ?
 
 -- name: queue_names
 SELECT id, name FROM queues
+
+-- name: insert_fifo_message
+INSERT INTO messages
+    (queue_id, message_id, body, attributes, md5_body, md5_attributes, sent_at, expires_at,
+     visible_at, tenant, group_id, dedup_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id
+
+-- name: fifo_duplicate
+SELECT message_id, sequence FROM fifo_deduplication
+WHERE queue_id = ? AND dedup_key = ? AND expires > ?
+
+-- name: remember_fifo_dedup
+INSERT INTO fifo_deduplication (queue_id, dedup_key, message_id, sequence, expires)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (queue_id, dedup_key) DO UPDATE
+SET message_id = excluded.message_id, sequence = excluded.sequence, expires = excluded.expires
+
+-- name: forget_fifo_dedup
+DELETE FROM fifo_deduplication WHERE queue_id = ? AND expires <= ?
+
+-- name: fifo_next_ready
+-- The messages a receive would take next from a FIFO queue: in order, and none of a group
+-- that has a message in flight.
+SELECT id, receive_count FROM messages m
+WHERE queue_id = ? AND visible_at <= ? AND expires_at > ?
+  AND NOT EXISTS (SELECT 1 FROM messages f
+                  WHERE f.queue_id = m.queue_id AND f.group_id = m.group_id
+                    AND f.receipt IS NOT NULL AND f.visible_at > ?)
+ORDER BY id LIMIT ?
+
+-- name: fifo_receive_messages
+UPDATE messages
+SET receive_count = receive_count + 1, receipt = ?, visible_at = ?,
+    first_receive_at = COALESCE(first_receive_at, ?)
+WHERE id IN (SELECT id FROM messages m
+             WHERE queue_id = ? AND visible_at <= ? AND expires_at > ? AND receive_count < ?
+               AND NOT EXISTS (SELECT 1 FROM messages f
+                               WHERE f.queue_id = m.queue_id AND f.group_id = m.group_id
+                                 AND f.receipt IS NOT NULL AND f.visible_at > ?)
+             ORDER BY id LIMIT ?)
+RETURNING id, message_id, body, attributes, md5_body, md5_attributes, sent_at, receive_count,
+          first_receive_at, source_queue_id, group_id, dedup_id
