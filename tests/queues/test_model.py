@@ -1,7 +1,8 @@
 """The queue semantics against a small reference model (hypothesis stateful testing).
 
-The model is SQS as documented, plus the one promise invoiceflow adds: a receive takes
-messages in the order they became visible (then in the order they were first stored).
+The model is SQS as documented, plus the one promise invoiceflow adds: a receive takes the
+messages that became visible first (then those stored first); within its batch, as in SQS,
+there is no order.
 """
 
 import json
