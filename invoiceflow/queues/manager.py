@@ -250,25 +250,9 @@ class Queues:
             except QueueError as exc:
                 out.append(exc)
                 continue
-            sent = Sent(
-                str(uuid.uuid4()), md5_of_body(text), md5_of_attributes(attrs) if attrs else None
-            )
+            sent = _new_sent(text, attrs)
             out.append(sent)
-            rows.append(
-                (
-                    queue.id,
-                    sent.message_id,
-                    text,
-                    _stored(attrs),
-                    sent.md5_body,
-                    sent.md5_attributes,
-                    now,
-                    expires,
-                    now + wait,
-                    tenant,
-                    group,
-                )
-            )
+            rows.append(_row(queue, sent, text, attrs, now, expires, now + wait, tenant, group))
         if rows:
             tx.executemany("insert_message", rows)
             self.notify()
@@ -282,32 +266,17 @@ class Queues:
         group = fifo.group_id(message.group)
         dedup, key = fifo.dedup_key(queue.attributes, text, group, message.dedup)
         now = self.now()
-        md5_attrs = md5_of_attributes(attrs) if attrs else None
+        sent = _new_sent(text, attrs)
         first = tx.fetchone("fifo_duplicate", (queue.id, key, now))
-        if first is not None:
-            return Sent(first[0], md5_of_body(text), md5_attrs, first[1])
-        sent = Sent(str(uuid.uuid4()), md5_of_body(text), md5_attrs)
-        row = tx.fetchone(
-            "insert_fifo_message",
-            (
-                queue.id,
-                sent.message_id,
-                text,
-                _stored(attrs),
-                sent.md5_body,
-                sent.md5_attributes,
-                now,
-                now + queue.number("MessageRetentionPeriod"),
-                now + wait,
-                tenant,
-                group,
-                dedup,
-            ),
-        )
+        if first is not None:  # answered as the first copy was: its id and sequence number
+            return Sent(first[0], sent.md5_body, sent.md5_attributes, first[1])
+        expires = now + queue.number("MessageRetentionPeriod")
+        fields = _row(queue, sent, text, attrs, now, expires, now + wait, tenant, group)
+        row = tx.fetchone("insert_fifo_message", (*fields, dedup))
         assert row is not None
         sequence = fifo.sequence_number(row[0])
-        expires = now + fifo.DEDUPLICATION_INTERVAL
-        tx.execute("remember_fifo_dedup", (queue.id, key, sent.message_id, sequence, expires))
+        until = now + fifo.DEDUPLICATION_INTERVAL
+        tx.execute("remember_fifo_dedup", (queue.id, key, sent.message_id, sequence, until))
         self.notify()
         return Sent(sent.message_id, sent.md5_body, sent.md5_attributes, sequence)
 
@@ -485,6 +454,39 @@ class Queues:
                 "The message referred to isn't in flight (or the receipt handle is no "
                 "longer its latest).",
             )
+
+
+def _new_sent(text: str, attrs: dict[str, dict[str, Any]]) -> Sent:
+    """A new message's id and digests."""
+    return Sent(str(uuid.uuid4()), md5_of_body(text), md5_of_attributes(attrs) if attrs else None)
+
+
+def _row(
+    queue: Queue,
+    sent: Sent,
+    text: str,
+    attrs: dict[str, dict[str, Any]],
+    now: float,
+    expires: float,
+    visible: float,
+    tenant: str,
+    group: str | None,
+) -> tuple[Any, ...]:
+    """A message's columns as insert_message (and, followed by its deduplication id,
+    insert_fifo_message) take them."""
+    return (
+        queue.id,
+        sent.message_id,
+        text,
+        _stored(attrs),
+        sent.md5_body,
+        sent.md5_attributes,
+        now,
+        expires,
+        visible,
+        tenant,
+        group,
+    )
 
 
 def _received(tx: Transaction, queue: Queue, nonce: str, row: tuple[Any, ...]) -> Received:
