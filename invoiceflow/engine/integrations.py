@@ -1,8 +1,9 @@
 """Service integrations other than Lambda: work a Task hands to another service, written in
 the same transaction as the transition that asks for it.
 
-Each integration is a callable (runtime, tx, execution id, execution ARN, invoke, now):
-``states`` starts nested executions, ``sqs`` sends to the queues on the same store.
+Each integration is a callable (runtime, tx, execution id, execution ARN, tenant, invoke,
+now): ``states`` starts nested executions, ``sqs`` sends to the queues on the same store;
+what either creates is the calling execution's tenant's.
 """
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ from invoiceflow.store import Transaction
 if TYPE_CHECKING:
     from invoiceflow.engine.runtime import Runtime
 
-Integration = Callable[["Runtime", Transaction, int, str, Invoke, float], None]
+Integration = Callable[["Runtime", Transaction, int, str, str, Invoke, float], None]
 
 
 def start_execution(
-    runtime: Runtime, tx: Transaction, execution_id: int, arn: str, cmd: Invoke, now: float
+    runtime: Runtime,
+    tx: Transaction,
+    execution_id: int,
+    arn: str,
+    tenant: str,
+    cmd: Invoke,
+    now: float,
 ) -> None:
     params: dict[str, Any] = cmd.payload if isinstance(cmd.payload, dict) else {}
     sm_arn = params.get("StateMachineArn")
@@ -46,8 +53,6 @@ def start_execution(
     link = None
     if cmd.resource.pattern != REQUEST_RESPONSE and cmd.resource.pattern != "token":
         link = {"execution": execution_id, "task": cmd.task_id, "pattern": cmd.resource.pattern}
-    tenant_row = tx.fetchone("execution_tenant", (execution_id,))
-    tenant = tenant_row[0] if tenant_row else ""  # a child works for its parent's tenant
     try:
         _, child_arn, start, _ = create_execution(
             tx, sm_arn, params.get("Name"), input_text, now, parent=link, tenant=tenant
@@ -75,7 +80,13 @@ def start_execution(
 
 
 def send_message(
-    runtime: Runtime, tx: Transaction, execution_id: int, arn: str, cmd: Invoke, now: float
+    runtime: Runtime,
+    tx: Transaction,
+    execution_id: int,
+    arn: str,
+    tenant: str,
+    cmd: Invoke,
+    now: float,
 ) -> None:
     """``sqs:sendMessage``: the message is stored in the transition's own transaction; with
     ``.waitForTaskToken`` the task then waits for its token to come back."""
@@ -83,7 +94,6 @@ def send_message(
     body = params.get("MessageBody")
     if body is not None and not isinstance(body, str):
         body = dumps(body)
-    tenant_row = tx.fetchone("execution_tenant", (execution_id,))
     try:
         queue = runtime.queues.find(tx, str(params.get("QueueUrl", "")))
         sent = runtime.queues.send(
@@ -94,7 +104,7 @@ def send_message(
             params.get("DelaySeconds"),
             group=params.get("MessageGroupId"),
             dedup=params.get("MessageDeduplicationId"),
-            tenant=tenant_row[0] if tenant_row else "",  # the message is the tenant's too
+            tenant=tenant,
         )
     except QueueError as exc:
         event = {"ok": False, "error": f"SQS.{exc.code}Exception", "cause": exc.message}

@@ -59,6 +59,7 @@ class _Claimed:
     input: str
     parent: str | None
     redrive_count: int
+    tenant: str
     defn: Definition
     env: Env
     consumed: list[int] = field(default_factory=list)
@@ -120,7 +121,7 @@ class Runtime:
         return len(claimed)
 
     def _load(self, row: tuple[Any, ...], now: float) -> _Claimed:
-        ex_id, arn, name, sm_arn, state, start_date, input_text, parent, redrives = row
+        ex_id, arn, name, sm_arn, state, start_date, input_text, parent, redrives, tenant = row
         sm_name = sm_arn.rsplit(":", 1)[-1]
         env = Env(
             now=now,
@@ -146,6 +147,7 @@ class Runtime:
             input=input_text,
             parent=parent,
             redrive_count=redrives,
+            tenant=tenant,
             defn=self.definitions(sm_arn),
             env=env,
         )
@@ -270,7 +272,7 @@ class Runtime:
                 now,
             )
             return
-        integration(self, tx, ex.id, ex.arn, cmd, now)
+        integration(self, tx, ex.id, ex.arn, ex.tenant, cmd, now)
 
     def _notify_parent(self, tx: Transaction, ex: _Claimed, final: Step) -> None:
         link = loads(ex.parent or "{}")

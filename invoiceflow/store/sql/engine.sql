@@ -44,9 +44,6 @@ WHERE tenant = ? AND (? IS NULL OR state_machine_arn = ?) AND (? IS NULL OR stat
   AND id < ?
 ORDER BY id DESC LIMIT ?
 
--- name: execution_tenant
-SELECT tenant FROM executions WHERE id = ?
-
 -- name: token_tenant
 SELECT e.tenant FROM task_tokens t JOIN executions e ON e.id = t.execution_id
 WHERE t.token_hash = ?
@@ -73,7 +70,8 @@ WHERE id IN (
     WHERE wake_at <= ? AND (lease_until IS NULL OR lease_until < ?)
     ORDER BY wake_at LIMIT ?
 )
-RETURNING id, arn, name, state_machine_arn, state, start_date, input, parent, redrive_count
+RETURNING id, arn, name, state_machine_arn, state, start_date, input, parent, redrive_count,
+          tenant
 
 -- name: due_events
 SELECT m.execution_id, m.id, m.event FROM mailbox m
