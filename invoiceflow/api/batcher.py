@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -60,7 +60,7 @@ class Batcher:
                 if not self._pending:
                     return
                 batch = [self._pending.popleft() for _ in range(min(MAX_BATCH, len(self._pending)))]
-            outcomes = list(self._commit(batch))
+            outcomes = self._commit(batch)
             settled = [
                 (future, loop, o) for (_, future, loop), o in zip(batch, outcomes, strict=True)
             ]
@@ -68,7 +68,7 @@ class Batcher:
                 mine = [(future, o) for future, at, o in settled if at is loop]
                 loop.call_soon_threadsafe(_settle, mine)
 
-    def _commit(self, batch: list[_Piece]) -> Iterator[tuple[bool, Any]]:
+    def _commit(self, batch: list[_Piece]) -> list[tuple[bool, Any]]:
         """(succeeded, result or exception) for each piece, in order."""
         outcomes: list[tuple[bool, Any]] = []
         try:
@@ -82,8 +82,8 @@ class Batcher:
                         outcomes.append((False, exc))
                     tx.execute_raw("RELEASE piece")
         except Exception as exc:  # the commit itself failed: nothing of the batch stands
-            return iter([(False, exc)] * len(batch))
-        return iter(outcomes)
+            return [(False, exc)] * len(batch)
+        return outcomes
 
 
 def _settle(pieces: list[tuple[asyncio.Future[Any], tuple[bool, Any]]]) -> None:
