@@ -12,13 +12,14 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from latency import p50_p99
 
 from invoiceflow.digitize import parse, to_json
 from invoiceflow.samples import SAMPLES
@@ -86,15 +87,13 @@ def measure(port: int, key: str, kind: str, total: int, connections: int) -> dic
     proc.start()
     elapsed, latencies, statuses = results.get()
     proc.join()
-    latencies.sort()
     accepted = sum(v for k, v in statuses.items() if k in (201, 202))
     return {
         "requests": len(latencies),
         "connections": connections,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "accepted_per_s": round(accepted / elapsed),
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        **p50_p99(latencies),
     }
 
 

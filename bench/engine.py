@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from latency import p50_p99
 
 from invoiceflow.engine import Engine
 from invoiceflow.engine.worker import Worker
@@ -160,14 +161,13 @@ def run_pipeline(tmp: Path, name: str, n: int, workers: int, rate: float | None)
         stop(procs)
     with engine.db.transaction(write=False) as tx:
         rows = tx.fetch_raw("SELECT (stop_date - start_date) * 1000 FROM executions")
-    latencies = sorted(r[0] for r in rows)
+    latencies = [r[0] for r in rows]
     return {
         "executions": n,
         "workers": workers,
         "offered_per_s": rate,
         "executions_per_s": round(n / elapsed),
-        "p50_ms": round(statistics.median(latencies), 1),
-        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 1),
+        **p50_p99(latencies, 1),
     }
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from latency import p50_p99
 
 from invoiceflow.engine import Engine
 from invoiceflow.functions import Registry
@@ -92,11 +93,9 @@ def latency(tmp: Path, samples: int, workers: int) -> dict[str, Any]:
             took.append((time.perf_counter() - began) * 1000)
     finally:
         stop(procs)
-    took.sort()
     return {
         "files": samples,
-        "p50_ms": round(statistics.median(took), 1),
-        "p99_ms": round(took[max(0, int(samples * 0.99) - 1)], 1),
+        **p50_p99(took, 1),
     }
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from latency import p50_p99
 
 from invoiceflow.engine import Engine
 from invoiceflow.functions import LambdaClient, Mappings, Registry
@@ -150,11 +151,9 @@ def bench_callback(tmp: Path, n: int) -> dict[str, Any]:
         worker.stop()
         thread.join()
         db.close()
-    latencies.sort()
     return {
         "executions": n,
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(latencies[max(0, int(n * 0.99) - 1)], 2),
+        **p50_p99(latencies),
     }
 
 
