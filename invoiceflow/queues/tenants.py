@@ -27,6 +27,9 @@ class Counts:
     oldest_sent: float | None  # when the oldest message still there was sent
 
 
+NONE = Counts(0, 0, 0, None)  # a queue holding none of the tenant's messages
+
+
 @dataclass(frozen=True)
 class Peeked:
     message_id: str
@@ -37,12 +40,12 @@ class Peeked:
     dead_letter_source: str | None  # name of the queue it was dead-lettered from
 
 
-def counts(queues: Queues, queue: Queue, tenant: str) -> Counts:
+def counts(queues: Queues, tenant: str) -> dict[int, Counts]:
+    """The tenant's message counts by queue id; a queue without its messages is absent."""
     now = queues.now()
     with queues.db.transaction(write=False) as tx:
-        row = tx.fetchone("tenant_queue_counts", (now, now, now, queue.id, tenant, now))
-    assert row is not None
-    return Counts(int(row[0]), int(row[1]), int(row[2]), row[3])
+        rows = tx.fetch("tenant_queue_counts", (now, now, now, tenant, now))
+    return {qid: Counts(int(v), int(f), int(d), oldest) for qid, v, f, d, oldest in rows}
 
 
 def peek(queues: Queues, queue: Queue, tenant: str, limit: int) -> list[Peeked]:

@@ -31,10 +31,11 @@ def list_queues(svc: Svc, tenant: Tenant) -> QueueList:
     queues = svc.pipeline.engine.runtime.queues
     with svc.db.transaction(write=False) as tx:
         every = find_all(tx)
+    mine = tenants.counts(queues, tenant)
     now = time.time()
     out = []
     for q in every:
-        counts = tenants.counts(queues, q, tenant)
+        counts = mine.get(q.id, tenants.NONE)
         out.append(
             QueueOut(
                 name=q.name,

@@ -118,12 +118,15 @@ SELECT q.name FROM queues q
 WHERE EXISTS (SELECT 1 FROM messages m WHERE m.queue_id = q.id AND m.visible_at <= ?)
 
 -- name: tenant_queue_counts
+-- A tenant's messages in every queue that holds some, in one pass.
 SELECT
+    queue_id,
     COALESCE(SUM(CASE WHEN visible_at <= ? THEN 1 ELSE 0 END), 0),
     COALESCE(SUM(CASE WHEN visible_at > ? AND receive_count > 0 THEN 1 ELSE 0 END), 0),
     COALESCE(SUM(CASE WHEN visible_at > ? AND receive_count = 0 THEN 1 ELSE 0 END), 0),
     MIN(sent_at)
-FROM messages WHERE queue_id = ? AND tenant = ? AND expires_at > ?
+FROM messages WHERE tenant = ? AND expires_at > ?
+GROUP BY queue_id
 
 -- name: peek_messages
 SELECT message_id, body, attributes, sent_at, receive_count, source_queue_id
