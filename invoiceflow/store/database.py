@@ -80,15 +80,16 @@ class Database(ABC):
     def sql(self, name: str) -> str:
         return named_queries(self.dialect)[name]
 
-    def migrate(self) -> None:
-        """Apply the migrations this database has not seen, each in its own transaction."""
+    def migrate(self, until: int | None = None) -> None:
+        """Apply the migrations this database has not seen, each in its own transaction;
+        with ``until``, only those up to that version (to upgrade in steps)."""
         with self.transaction() as tx:
             tx.execute_raw(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)"
             )
             done = {row[0] for row in tx.fetch_raw("SELECT version FROM schema_version")}
         for version, text in migrations(self.dialect):
-            if version in done:
+            if version in done or (until is not None and version > until):
                 continue
             with self.transaction() as tx:
                 if tx.fetch_raw("SELECT 1 FROM schema_version WHERE version = ?", (version,)):
