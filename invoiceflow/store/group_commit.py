@@ -27,9 +27,11 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from types import TracebackType
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 MAX_GROUP = 64  # blocks per commit, bounding how long the first of them waits
 LOCK_TIMEOUT = 30.0  # seconds to wait for another process's write transaction
@@ -66,7 +68,7 @@ def _lock(conn: sqlite3.Connection) -> None:
     """BEGIN IMMEDIATE, waiting for writers outside the writer lock (another program on the
     same file) with short sleeps: SQLite's own busy handler sleeps 1, 2, 5, 10... ms, far
     longer than a write transaction lasts."""
-    deadline = time.monotonic() + LOCK_TIMEOUT
+    deadline = 0.0
     pause = 0.00005
     while True:
         try:
@@ -75,29 +77,37 @@ def _lock(conn: sqlite3.Connection) -> None:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            deadline = deadline or now + LOCK_TIMEOUT
+            if now > deadline:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.001)
 
 
-@dataclass
 class _Group:
     """The blocks sharing one transaction, and how their commit ended."""
 
-    durable: bool  # the commit flushes
-    size: int = 0
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
+    __slots__ = ("done", "durable", "error", "size")
+
+    def __init__(self, durable: bool) -> None:
+        self.durable = durable  # the commit flushes
+        self.size = 0
+        # Made by the first block that hands the connection on and so must wait; a lone
+        # writer commits itself and never waits.
+        self.done: threading.Event | None = None
+        self.error: BaseException | None = None
 
 
-class GroupCommit:
+class GroupCommit(Generic[T]):
     """``flushed`` and ``unflushed`` are the ``PRAGMA synchronous`` levels for durable and
-    other commits; when they are equal the level is never switched."""
+    other commits; when they are equal the level is never switched. ``wrap`` turns the
+    connection into what a block is given (made once per connection)."""
 
     def __init__(
         self,
         connect: Callable[[], sqlite3.Connection],
+        wrap: Callable[[sqlite3.Connection], T],
         *,
         flushed: str = "FULL",
         unflushed: str = "NORMAL",
@@ -106,10 +116,12 @@ class GroupCommit:
         """``lock_path`` names the writer lock's file (None: this process is the only
         writer, as for a private in-memory database)."""
         self._connect = connect
+        self._wrap = wrap
         self._writer = _WriterLock(lock_path)
         self._levels = {True: flushed, False: unflushed}
         self._flushing = True  # the connection's current level, ``connect`` sets ``flushed``
         self._conn: sqlite3.Connection | None = None
+        self._wrapped: T | None = None
         self._mutex = threading.Lock()
         self._busy = False  # some thread owns the connection
         self._waiting: deque[threading.Event] = deque()
@@ -117,8 +129,10 @@ class GroupCommit:
         self._inside = threading.local()
         self.commits = 0  # physical commits so far, for metrics
 
-    @contextmanager
-    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, durable: bool = True) -> _Block[T]:
+        return _Block(self, durable)
+
+    def _enter(self, durable: bool) -> tuple[T, _Group, bool]:
         if getattr(self._inside, "active", False):
             raise RuntimeError("a write transaction is already open in this thread")
         self._acquire()
@@ -129,39 +143,43 @@ class GroupCommit:
             raise
         shared = group.size > 0  # earlier blocks are in this transaction
         group.size += 1
-        failure: BaseException | None = None
         self._inside.active = True
         if shared:
             conn.execute("SAVEPOINT block")
-        try:
-            yield conn
-        except BaseException as exc:
-            failure = exc
+        assert self._wrapped is not None
+        return self._wrapped, group, shared
+
+    def _exit(self, group: _Group, shared: bool, failed: bool) -> None:
+        self._inside.active = False
+        conn = self._conn
+        assert conn is not None
+        if failed:
             if shared:
                 conn.execute("ROLLBACK TO block")
+                conn.execute("RELEASE block")
             else:  # alone so far: undo the whole transaction and start afresh
                 conn.execute("ROLLBACK")
                 self._group = None
                 self._writer.release()
-        finally:
-            self._inside.active = False
-        if shared:
-            conn.execute("RELEASE block")
-        if self._group is None:  # rolled back alone: nothing to commit or wait for
-            self._hand_on()
-            group.done.set()
-        else:
-            with self._mutex:
-                follower = bool(self._waiting) and group.size < MAX_GROUP
-                if follower:
-                    self._waiting.popleft().set()  # the connection goes on, the group stays open
-            if not follower:
-                self._commit(conn, group)
                 self._hand_on()
+                if group.done is not None:
+                    group.done.set()
+                return
+        elif shared:
+            conn.execute("RELEASE block")
+        with self._mutex:
+            follower = bool(self._waiting) and group.size < MAX_GROUP
+            if follower:
+                if group.done is None:
+                    group.done = threading.Event()
+                self._waiting.popleft().set()  # the connection goes on, the group stays open
+        if follower:
+            assert group.done is not None
             group.done.wait()
-        if failure is not None:
-            raise failure
-        if group.error is not None:
+        else:
+            self._commit(conn, group)
+            self._hand_on()
+        if group.error is not None and not failed:
             raise group.error
 
     def _acquire(self) -> None:
@@ -184,6 +202,7 @@ class GroupCommit:
         if self._conn is None:
             self._conn = self._connect()
             self._conn.execute("PRAGMA busy_timeout=0")  # we wait ourselves, see _lock
+            self._wrapped = self._wrap(self._conn)
             self._flushing = True
         group = self._group
         if group is not None and durable and not group.durable:
@@ -213,11 +232,36 @@ class GroupCommit:
         self._writer.release()
         self._group = None
         self.commits += 1
-        group.done.set()
+        if group.done is not None:
+            group.done.set()
 
     def close(self) -> None:
         with self._mutex:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+                self._wrapped = None
             self._writer.close()
+
+
+class _Block(Generic[T]):
+    """One block's turn: a class rather than a generator, because a write transaction's
+    own bookkeeping should cost less than its statements."""
+
+    __slots__ = ("_durable", "_group", "_owner", "_shared")
+
+    def __init__(self, owner: GroupCommit[T], durable: bool) -> None:
+        self._owner = owner
+        self._durable = durable
+
+    def __enter__(self) -> T:
+        wrapped, self._group, self._shared = self._owner._enter(self._durable)
+        return wrapped
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._owner._exit(self._group, self._shared, exc is not None)

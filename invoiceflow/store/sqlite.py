@@ -12,7 +12,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class SQLiteDatabase(Database):
         unflushed = "NORMAL" if synchronous == "FULL" else synchronous
         self._writes = GroupCommit(
             self._open,
+            partial(SQLiteTransaction, self),
             flushed=synchronous,
             unflushed=unflushed,
             lock_path=None if path == ":memory:" else f"{path}-writer",
@@ -93,13 +95,18 @@ class SQLiteDatabase(Database):
         conn.execute("PRAGMA cache_size=-65536")
         return conn
 
+    def transaction(
+        self, *, write: bool = True, durable: bool = True
+    ) -> AbstractContextManager[Transaction]:
+        if write and self.path != ":memory:":
+            return self._writes.transaction(durable=durable)
+        return self._reading(write)
+
     @contextmanager
-    def transaction(self, *, write: bool = True, durable: bool = True) -> Iterator[Transaction]:
+    def _reading(self, write: bool) -> Iterator[Transaction]:
+        """A read transaction on this thread's connection, or any transaction on a private
+        in-memory database (one at a time)."""
         shared = self.path == ":memory:"
-        if write and not shared:
-            with self._writes.transaction(durable=durable) as conn:
-                yield SQLiteTransaction(self, conn)
-            return
         if shared:
             self._memory_lock.acquire()
         try:
