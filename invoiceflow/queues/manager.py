@@ -18,9 +18,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -35,6 +33,7 @@ from invoiceflow.queues.queue import (
     dead_letter_sources,
     find,
     from_row,
+    message_ids,
     new_nonce,
     parse_receipt,
     receipt_handle,
@@ -56,16 +55,16 @@ class Outgoing(NamedTuple):
     dedup: Any = None  # MessageDeduplicationId
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
+class Sent(NamedTuple):
     message_id: str
     md5_body: str
     md5_attributes: str | None
     sequence: str | None = None  # FIFO queues only
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(NamedTuple):
+    """A received message; a tuple because a receive makes ten at a time on its hot path."""
+
     message_id: str
     receipt_handle: str
     body: str
@@ -87,6 +86,7 @@ class Queues:
         self.now = clock
         self._arrived = threading.Condition()
         self._swept: dict[int, float] = {}  # queue id -> when its expired messages went
+        self._drained: set[str] = set()  # queues whose latest receive here found nothing
 
     # -- queues --------------------------------------------------------------------------
     def get(self, ref: str) -> Queue:
@@ -240,6 +240,7 @@ class Queues:
         expires = now + queue.number("MessageRetentionPeriod")
         out: list[Sent | QueueError] = []
         rows = []
+        ids = iter(message_ids(len(messages)))
         for body, attributes, delay, group, dedup in messages:
             try:
                 if dedup is not None:
@@ -250,7 +251,7 @@ class Queues:
             except QueueError as exc:
                 out.append(exc)
                 continue
-            sent = _new_sent(text, attrs)
+            sent = _new_sent(next(ids), text, attrs)
             out.append(sent)
             rows.append(_row(queue, sent, text, attrs, now, expires, now + wait, tenant, group))
         if rows:
@@ -266,7 +267,8 @@ class Queues:
         group = fifo.group_id(message.group)
         dedup, key = fifo.dedup_key(queue.attributes, text, group, message.dedup)
         now = self.now()
-        sent = _new_sent(text, attrs)
+        [mid] = message_ids(1)
+        sent = _new_sent(mid, text, attrs)
         first = tx.fetchone("fifo_duplicate", (queue.id, key, now))
         if first is not None:  # answered as the first copy was: its id and sequence number
             return Sent(first[0], sent.md5_body, sent.md5_attributes, first[1])
@@ -323,7 +325,7 @@ class Queues:
             )
         _in_range("VisibilityTimeout", visibility_timeout, 43_200)
         _in_range("WaitTimeSeconds", wait_seconds, 20)
-        return self.receive_from(self.get(ref), max_messages, visibility_timeout, wait_seconds)
+        return self._receive(ref, max_messages, visibility_timeout, wait_seconds)
 
     def receive_from(
         self,
@@ -333,29 +335,45 @@ class Queues:
         wait_seconds: int | None = None,
     ) -> list[Received]:
         """``receive`` for a queue the caller has already read (and arguments it checked)."""
-        if wait_seconds is None:
-            wait_seconds = queue.number("ReceiveMessageWaitTimeSeconds")
-        deadline = time.monotonic() + wait_seconds
+        return self._receive(queue, max_messages, visibility_timeout, wait_seconds)
+
+    def _receive(
+        self, target: Queue | str, limit: int, timeout: int | None, wait_seconds: int | None
+    ) -> list[Received]:
+        began = time.monotonic()
         while True:
-            got = self._receive_now(queue, max_messages, visibility_timeout)
-            remaining = deadline - time.monotonic()
+            queue, got = self._receive_now(target, limit, timeout)
+            target = queue  # later looks need not find it again
+            if wait_seconds is None:
+                wait_seconds = queue.number("ReceiveMessageWaitTimeSeconds")
+            remaining = began + wait_seconds - time.monotonic()
             if got or remaining <= 0:
                 return got
             with self._arrived:
                 self._arrived.wait(min(POLL, remaining))
 
-    def _receive_now(self, queue: Queue, limit: int, timeout: int | None) -> list[Received]:
+    def _receive_now(
+        self, target: Queue | str, limit: int, timeout: int | None
+    ) -> tuple[Queue, list[Received]]:
+        """The queue and what one look at it took. A queue whose last look here found
+        nothing is first read without the write lock, so idle consumers polling an empty
+        queue do not queue up behind writers; a busy one goes straight to the write."""
         now = self.now()
-        with self.db.transaction(write=False) as tx:
-            row = tx.fetchone("next_visible", (queue.id,))
-        if row is None or row[0] is None or row[0] > now:
-            return []  # nothing visible: no need for the write lock
-        if timeout is None:
-            timeout = queue.number("VisibilityTimeout")
+        queue = target if isinstance(target, Queue) else None
+        ref = target.name if isinstance(target, Queue) else target
+        if isinstance(ref, str) and names.name_of(ref) in self._drained:
+            with self.db.transaction(write=False) as tx:
+                queue = queue or find(tx, ref)
+                row = tx.fetchone("next_visible", (queue.id,))
+            if row is None or row[0] is None or row[0] > now:
+                return queue, []
         # One random part for the whole batch: each handle also names its message, so
         # handles stay distinct, and a later receive of the same message gets a new one.
         nonce = new_nonce()
         with self.db.transaction(durable=False) as tx:
+            queue = queue or find(tx, ref)
+            if timeout is None:
+                timeout = queue.number("VisibilityTimeout")
             self._sweep(tx, queue, now)
             cap = self._dead_letter_exhausted(tx, queue, limit, now)
             marks = (nonce, now + timeout, now, queue.id, now, now, cap)
@@ -364,7 +382,12 @@ class Queues:
             else:
                 rows = tx.fetch("receive_messages", (*marks, limit))
             rows.sort()  # RETURNING has no order; ids follow arrival (and FIFO order)
-            return [_received(tx, queue, nonce, row) for row in rows]
+            got = [_received(tx, queue, nonce, row) for row in rows]
+        if got:
+            self._drained.discard(queue.name)
+        else:
+            self._drained.add(queue.name)
+        return queue, got
 
     def _sweep(self, tx: Transaction, queue: Queue, now: float) -> None:
         """Deletes messages past their retention period, at most once a second per queue:
@@ -456,9 +479,9 @@ class Queues:
             )
 
 
-def _new_sent(text: str, attrs: dict[str, dict[str, Any]]) -> Sent:
+def _new_sent(message_id: str, text: str, attrs: dict[str, dict[str, Any]]) -> Sent:
     """A new message's id and digests."""
-    return Sent(str(uuid.uuid4()), md5_of_body(text), md5_of_attributes(attrs) if attrs else None)
+    return Sent(message_id, md5_of_body(text), md5_of_attributes(attrs) if attrs else None)
 
 
 def _row(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
@@ -28,6 +29,7 @@ def queue_arn(name: str) -> str:
     return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
 
 
+@lru_cache(maxsize=1024)
 def name_of(ref: str) -> str | None:
     """The queue name in a URL, an ARN or a bare name; None if ``ref`` is none of these."""
     for pattern in (_URL, _ARN):

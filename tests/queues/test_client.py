@@ -4,6 +4,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -162,6 +163,31 @@ def test_long_polling_returns_as_soon_as_a_message_arrives(sqs: SQSClient) -> No
     with pytest.raises(ClientError) as err:
         sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
     assert code(err) == "InvalidParameterValue"
+
+
+def test_a_consumer_that_found_a_queue_empty_sees_what_another_process_sends(
+    tmp_path: Path,
+) -> None:
+    """Each process opens its own store; a receive that found nothing looks without the
+    write lock next time, and must still see a message sent from elsewhere since."""
+    path = str(tmp_path / "shared.db")
+    consumer_db, producer_db = (
+        open_database(f"sqlite:///{path}"),
+        open_database(f"sqlite:///{path}"),
+    )
+    consumer, producer = SQSClient(Queues(consumer_db)), SQSClient(Queues(producer_db))
+    url = producer.create_queue(QueueName="q")["QueueUrl"]
+    for _ in range(2):
+        assert consumer.receive_message(QueueUrl=url) == {}
+        producer.send_message(QueueUrl=url, MessageBody="from elsewhere")
+        [got] = consumer.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+        assert got["Body"] == "from elsewhere"
+        consumer.delete_message(QueueUrl=url, ReceiptHandle=got["ReceiptHandle"])
+    producer.delete_queue(QueueUrl=url)
+    with pytest.raises(consumer.exceptions.QueueDoesNotExist):
+        consumer.receive_message(QueueUrl=url)
+    consumer_db.close()
+    producer_db.close()
 
 
 def test_receipt_handles_are_checked(sqs: SQSClient) -> None:
