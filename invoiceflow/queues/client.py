@@ -197,9 +197,10 @@ class SQSClient:
         for e in entries:
             body = e.get("MessageBody")
             total += len(body.encode("utf-8")) if isinstance(body, str) else 0
-            attrs = e.get("MessageAttributes") or {}
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                total += message_size("", attrs) if isinstance(attrs, dict) else 0
+            attrs = e.get("MessageAttributes")
+            if attrs and isinstance(attrs, dict):  # a faulty one is refused with its entry
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    total += message_size("", attrs)
         if total > MAX_MESSAGE_SIZE:
             raise QueueError(
                 "BatchRequestTooLong",

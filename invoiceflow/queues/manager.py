@@ -436,19 +436,21 @@ class Queues:
     def delete_messages(self, ref: str, handles: list[str]) -> list[QueueError | None]:
         """Delete several messages in one transaction; each handle's outcome, in order."""
         rows: list[tuple[int, int, str]] = []
+        out: list[QueueError | None] = []
         with self.db.transaction(durable=False) as tx:
             queue = find(tx, ref)
-            out = [_attempt(partial(self._to_delete, queue, h, rows)) for h in handles]
+            for handle in handles:
+                try:
+                    qid, rid, nonce = parse_receipt(handle)
+                except QueueError as exc:
+                    out.append(exc)
+                    continue
+                out.append(None if qid == queue.id else _foreign(handle))
+                if qid == queue.id:
+                    rows.append((rid, qid, nonce))
             if rows:
                 tx.executemany("delete_message", rows)
         return out
-
-    @staticmethod
-    def _to_delete(queue: Queue, handle: str, rows: list[tuple[int, int, str]]) -> None:
-        qid, rid, nonce = parse_receipt(handle)
-        if qid != queue.id:
-            raise _foreign(handle)
-        rows.append((rid, queue.id, nonce))
 
     def change_visibility(self, ref: str, handle: str, timeout: int) -> None:
         _raise_first(self.change_visibilities(ref, [(handle, timeout)]))

@@ -104,11 +104,15 @@ def receipt_handle(queue_id: int, row_id: int, nonce: str) -> str:
     return base64.urlsafe_b64encode(f"{queue_id}.{row_id}.{nonce}".encode()).decode()
 
 
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def parse_receipt(handle: Any) -> tuple[int, int, str]:
     """(queue id, message row id, nonce) of a receipt handle; ReceiptHandleIsInvalid if it
     is not one of ours."""
     try:
-        qid, rid, nonce = base64.urlsafe_b64decode(str(handle).encode()).decode().split(".", 2)
+        text = binascii.a2b_base64(str(handle).encode("ascii").translate(_FROM_URLSAFE)).decode()
+        qid, rid, nonce = text.split(".", 2)
         return int(qid), int(rid), nonce
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise QueueError(
