@@ -5,6 +5,9 @@
   by one client in a loop and by a producer and a consumer process at once; durable
   (synchronous=FULL: an fsync per commit, 0.3-2 ms on this disk) and, to show where the
   fsync is the limit, synchronous=NORMAL (survives a process crash, not a power cut);
+- floor: the one-client loop as bare SQLite runs it (our schema and statements through plain
+  sqlite3, sends flushed), and what share of that invoiceflow reaches: the machine's speed
+  varies from day to day, the share much less;
 - callback: one execution at a time of a single sqs:sendMessage.waitForTaskToken task whose
   queue-fed handler answers at once, run by a worker thread; the execution's own start and
   stop dates give the round trip, p50/p99;
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -101,6 +105,45 @@ def bench_messages(tmp: Path, n: int, synchronous: str) -> dict[str, Any]:
         "one_client_per_s": round(one_client),
         "producer_and_consumer_processes_per_s": round(two_processes),
     }
+
+
+def bench_floor(tmp: Path, n: int) -> dict[str, Any]:
+    """The same loop as bare SQLite would run it: our schema and our statements through
+    plain sqlite3, sends flushed and receives and deletes not, with no validation, ids,
+    digests, handles or responses. What invoiceflow adds is the gap to this."""
+    path = tmp / "floor.db"
+    open_db(path).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    db = SQLiteDatabase(":memory:")  # only for the named queries' text
+    insert, receive, delete = (
+        db.sql(q) for q in ("insert_message", "receive_messages", "delete_message")
+    )
+    conn.execute(
+        "INSERT INTO queues (name, attributes, created, modified) VALUES ('floor', '{}', 0, 0)"
+    )
+    began = time.perf_counter()
+    for b in range(n // 10):
+        now = time.time()
+        rows = [
+            (1, f"{b}-{i}", f"{b}-{i}", None, "", None, now, now + 1e6, now, "", None)
+            for i in range(10)
+        ]
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(insert, rows)
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("BEGIN IMMEDIATE")
+        got = conn.execute(receive, ("n", now + 30, now, 1, now, now, 1 << 62, 10)).fetchall()
+        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(delete, [(row[0], 1, "n") for row in got])
+        conn.execute("COMMIT")
+    per_s = n / (time.perf_counter() - began)
+    conn.close()
+    db.close()
+    return {"messages": n, "bare_sqlite_per_s": round(per_s)}
 
 
 CALLBACK = {
@@ -206,11 +249,18 @@ def main() -> None:
         messages = [bench_messages(Path(tmp), args.messages, s) for s in ("FULL", "NORMAL")]
         for m in messages:
             print("send-batch -> receive-batch -> delete-batch:", m, flush=True)
+        floor = bench_floor(Path(tmp), args.messages)
+        floor["invoiceflow_share"] = round(
+            messages[0]["one_client_per_s"] / floor["bare_sqlite_per_s"], 2
+        )
+        print("the same loop in bare SQLite (FULL for sends):", floor, flush=True)
         callback = bench_callback(Path(tmp), args.callbacks)
         print("callback round trip:", callback, flush=True)
         mapping = bench_mapping(Path(tmp), args.messages // 2, args.workers)
         print("event source mapping:", mapping, flush=True)
-    print(json.dumps({"messages": messages, "callback": callback, "mapping": mapping}))
+    print(
+        json.dumps({"messages": messages, "floor": floor, "callback": callback, "mapping": mapping})
+    )
 
 
 if __name__ == "__main__":
