@@ -86,7 +86,7 @@ class Queues:
         self.now = clock
         self._arrived = threading.Condition()
         self._swept: dict[int, float] = {}  # queue id -> when its expired messages went
-        self._drained: set[str] = set()  # queues whose latest receive here found nothing
+        self._drained: set[str] = set()  # queues whose latest receive here emptied them
 
     # -- queues --------------------------------------------------------------------------
     def get(self, ref: str) -> Queue:
@@ -355,9 +355,11 @@ class Queues:
     def _receive_now(
         self, target: Queue | str, limit: int, timeout: int | None
     ) -> tuple[Queue, list[Received]]:
-        """The queue and what one look at it took. A queue whose last look here found
-        nothing is first read without the write lock, so idle consumers polling an empty
-        queue do not queue up behind writers; a busy one goes straight to the write."""
+        """The queue and what one look at it took. A queue whose last look here took less
+        than it asked for (so left it empty) is first read without the write lock: idle
+        consumers polling an empty queue, and pollers that receive until a queue is empty,
+        do not queue up behind writers. A look that filled its batch goes straight to the
+        write next time."""
         now = self.now()
         queue = target if isinstance(target, Queue) else None
         ref = target.name if isinstance(target, Queue) else target
@@ -383,10 +385,10 @@ class Queues:
                 rows = tx.fetch("receive_messages", (*marks, limit))
             rows.sort()  # RETURNING has no order; ids follow arrival (and FIFO order)
             got = [_received(tx, queue, nonce, row) for row in rows]
-        if got:
-            self._drained.discard(queue.name)
-        else:
+        if len(got) < limit:  # it took all there was: the next look may find nothing
             self._drained.add(queue.name)
+        else:
+            self._drained.discard(queue.name)
         return queue, got
 
     def _sweep(self, tx: Transaction, queue: Queue, now: float) -> None:
