@@ -447,9 +447,11 @@ class Queues:
                 except QueueError as exc:
                     out.append(exc)
                     continue
-                out.append(None if qid == queue.id else _foreign(handle))
-                if qid == queue.id:
-                    rows.append((rid, qid, nonce))
+                if qid != queue.id:
+                    out.append(_foreign(handle))
+                    continue
+                out.append(None)
+                rows.append((rid, qid, nonce))
             if rows:
                 tx.executemany("delete_message", rows)
         return out
