@@ -19,8 +19,8 @@ import base64
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
-from typing import Any, NamedTuple
+from functools import cache, partial
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
@@ -32,7 +32,7 @@ from invoiceflow.queues.queue import (
     Queue,
     dead_letter_sources,
     find,
-    from_row,
+    find_by_id,
     message_ids,
     new_nonce,
     parse_receipt,
@@ -43,6 +43,7 @@ from invoiceflow.store import Database, Transaction
 POLL = 0.02  # seconds between looks at the store while long polling for other processes
 SWEEP_EVERY = 1.0  # seconds between deletions of expired messages, per queue
 NO_LIMIT = 1 << 62  # a receive count no message reaches
+T = TypeVar("T")
 
 
 class Outgoing(NamedTuple):
@@ -159,14 +160,13 @@ class Queues:
         redrive = qa.redrive_policy(attrs.get("RedrivePolicy"))
         if redrive is None:
             return
-        row = tx.fetchone("get_queue", (redrive.dead_letter_queue,))
-        if row is None:
+        target = find_optional(tx, redrive.dead_letter_queue)
+        if target is None:
             raise QueueError(
                 "InvalidAttributeValue",
                 "Value for parameter RedrivePolicy is invalid. Reason: Dead-letter target "
                 "does not exist.",
             )
-        target = from_row(row)
         if target.fifo != (attrs.get("FifoQueue") == "true"):
             raise QueueError(
                 "InvalidAttributeValue",
@@ -235,7 +235,7 @@ class Queues:
         message's outcome, in order: what SQS would refuse is refused alone. ``tenant`` is
         whose work the messages carry ('' when nobody's in particular)."""
         if queue.fifo:
-            return [_attempt_send(partial(self._send_fifo, tx, queue, m, tenant)) for m in messages]
+            return [_attempt(partial(self._send_fifo, tx, queue, m, tenant)) for m in messages]
         now = self.now()
         expires = now + queue.number("MessageRetentionPeriod")
         out: list[Sent | QueueError] = []
@@ -384,7 +384,8 @@ class Queues:
             else:
                 rows = tx.fetch("receive_messages", (*marks, limit))
             rows.sort()  # RETURNING has no order; ids follow arrival (and FIFO order)
-            got = [_received(tx, queue, nonce, row) for row in rows]
+            source_of = cache(partial(find_by_id, tx))  # dead letters share a few sources
+            got = [_received(queue, nonce, row, source_of) for row in rows]
         if len(got) < limit:  # it took all there was: the next look may find nothing
             self._drained.add(queue.name)
         else:
@@ -518,7 +519,12 @@ def _row(
     )
 
 
-def _received(tx: Transaction, queue: Queue, nonce: str, row: tuple[Any, ...]) -> Received:
+def _received(
+    queue: Queue,
+    nonce: str,
+    row: tuple[Any, ...],
+    source_of: Callable[[int | None], Queue | None],
+) -> Received:
     rid, mid, body, attrs, md5b, md5a, sent_at, count, first, source, group, dedup = row
     return Received(
         mid,
@@ -530,26 +536,19 @@ def _received(tx: Transaction, queue: Queue, nonce: str, row: tuple[Any, ...]) -
         sent_at,
         count,
         first,
-        _arn_of(tx, source),
+        dead_letter_source.arn if (dead_letter_source := source_of(source)) else None,
         group,
         dedup,
         fifo.sequence_number(rid) if queue.fifo else None,
     )
 
 
-def _attempt_send(action: Callable[[], Sent]) -> Sent | QueueError:
+def _attempt(action: Callable[[], T]) -> T | QueueError:
+    """What ``action`` returns, or the QueueError it raised: one outcome of a batch."""
     try:
         return action()
     except QueueError as exc:
         return exc
-
-
-def _attempt(action: Callable[[], None]) -> QueueError | None:
-    try:
-        action()
-    except QueueError as exc:
-        return exc
-    return None
 
 
 def _raise_first(outcomes: list[QueueError | None]) -> None:
@@ -563,13 +562,6 @@ def find_optional(tx: Transaction, name: str) -> Queue | None:
         return find(tx, name)
     except QueueError:
         return None
-
-
-def _arn_of(tx: Transaction, queue_id: int | None) -> str | None:
-    if queue_id is None:
-        return None
-    row = tx.fetchone("get_queue_by_id", (queue_id,))
-    return from_row(row).arn if row else None
 
 
 def _stored(attrs: dict[str, dict[str, Any]]) -> str | None:

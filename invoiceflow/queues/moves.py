@@ -8,12 +8,12 @@ retention, receive count zero.
 from __future__ import annotations
 
 import secrets
-import uuid
+from functools import cache, partial
 from typing import Any
 
 from invoiceflow.queues.errors import QueueError, invalid
 from invoiceflow.queues.manager import Queues
-from invoiceflow.queues.queue import Queue, dead_letter_sources, find, from_row
+from invoiceflow.queues.queue import Queue, dead_letter_sources, find, find_by_id, message_ids
 from invoiceflow.store import Transaction
 
 STEP = 500  # messages moved per task per step when no rate is set
@@ -80,8 +80,8 @@ def listing(queues: Queues, source_arn: str, limit: int = 1) -> list[dict[str, A
             if status == "RUNNING":
                 entry["TaskHandle"] = handle
             if dest is not None:
-                row = tx.fetchone("get_queue_by_id", (dest,))
-                entry["DestinationArn"] = from_row(row).arn if row else ""
+                destination = find_by_id(tx, dest)
+                entry["DestinationArn"] = destination.arn if destination else ""
             if rate is not None:
                 entry["MaxNumberOfMessagesPerSecond"] = rate
             if reason:
@@ -98,6 +98,7 @@ def run_moves(queues: Queues) -> int:
     now = queues.now()
     total = 0
     with queues.db.transaction() as tx:
+        target_of = cache(partial(find_by_id, tx))  # a step moves many messages to few queues
         for tid, _handle, source_id, dest_id, rate, started, _to_move, moved in tx.fetch(
             "running_move_tasks"
         ):
@@ -105,7 +106,7 @@ def run_moves(queues: Queues) -> int:
             rows = tx.fetch("movable_messages", (source_id, now, now, allowed)) if allowed else []
             failure = None
             for rid, *_rest, origin in rows:
-                target = _target(tx, dest_id if dest_id is not None else origin)
+                target = target_of(dest_id if dest_id is not None else origin)
                 if target is None:
                     failure = "The destination queue of a message does not exist."
                     break
@@ -123,11 +124,5 @@ def run_moves(queues: Queues) -> int:
 def move_message(tx: Transaction, target: Queue, row_id: int, now: float) -> None:
     """Moves one stored message to ``target`` as a new message, as SQS redrive does."""
     retention = target.number("MessageRetentionPeriod")
-    tx.execute("move_message", (target.id, str(uuid.uuid4()), now, now + retention, now, row_id))
-
-
-def _target(tx: Transaction, queue_id: int | None) -> Queue | None:
-    if queue_id is None:
-        return None
-    row = tx.fetchone("get_queue_by_id", (queue_id,))
-    return from_row(row) if row else None
+    [message_id] = message_ids(1)
+    tx.execute("move_message", (target.id, message_id, now, now + retention, now, row_id))

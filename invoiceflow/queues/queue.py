@@ -70,6 +70,14 @@ def find(tx: Transaction, ref: str) -> Queue:
     return from_row(row)
 
 
+def find_by_id(tx: Transaction, queue_id: int | None) -> Queue | None:
+    """The queue with this id, if there is one (a message's source queue may be gone)."""
+    if queue_id is None:
+        return None
+    row = tx.fetchone("get_queue_by_id", (queue_id,))
+    return from_row(row) if row else None
+
+
 def find_all(tx: Transaction) -> list[Queue]:
     """Every queue, by name."""
     return [from_row(row) for row in tx.fetch("all_queues")]

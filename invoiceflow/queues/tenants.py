@@ -8,13 +8,14 @@ anyone else's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache, partial
 from typing import Any
 
 import orjson
 
 from invoiceflow.queues.manager import Queues
 from invoiceflow.queues.moves import move_message
-from invoiceflow.queues.queue import Queue, from_row
+from invoiceflow.queues.queue import Queue, find_by_id
 
 REDRIVE_AT_ONCE = 10_000  # messages one redrive call moves
 
@@ -70,12 +71,9 @@ def redrive(queues: Queues, dead_letter: Queue, tenant: str) -> int:
         rows = tx.fetch(
             "tenant_movable_messages", (dead_letter.id, tenant, now, now, REDRIVE_AT_ONCE)
         )
-        targets: dict[int, Queue | None] = {}
+        source_of = cache(partial(find_by_id, tx))
         for rid, source_id in rows:
-            if source_id not in targets:
-                row = tx.fetchone("get_queue_by_id", (source_id,))
-                targets[source_id] = from_row(row) if row else None
-            target = targets[source_id]
+            target = source_of(source_id)
             if target is None:
                 continue  # its queue is gone: it stays where it is
             move_message(tx, target, rid, now)
