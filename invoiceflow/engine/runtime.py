@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from invoiceflow.engine import tokens
 from invoiceflow.engine.commands import CancelTask, CancelTimer, Env, Invoke, SetTimer, Step
@@ -33,6 +33,17 @@ from invoiceflow.store import Database, Transaction
 INLINE_BUDGET = 0.2  # seconds of a round that may go to handlers before they are deferred
 LEASE = 5.0  # seconds an owner holds what it claimed unless it renews (see Worker)
 INLINE_EVENTS = 1000  # answers fed straight to one execution per commit, then via mailbox
+
+
+class Due(NamedTuple):
+    """When the earliest unleased execution and the earliest handler task fall due (None:
+    there is none); a worker takes the write lock only for the kind that is due."""
+
+    executions: float | None
+    tasks: float | None
+
+    def first(self) -> float | None:
+        return min((t for t in self if t is not None), default=None)
 
 
 class Clock:
@@ -303,16 +314,12 @@ class Runtime:
             }
         self.post(tx, link["execution"], event, ex.env.now)
 
-    def next_due(self) -> float | None:
-        """When the earliest unleased execution or handler task falls due (read-only)."""
+    def next_due(self) -> Due:
+        """When the earliest unleased execution and handler task fall due (read-only)."""
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone("next_due", (self.clock.now(),))
-            due = [row[0]] if row and row[0] is not None else []
-            if self.invoker is not None:
-                row = tx.fetchone("next_task_due")
-                if row and row[0] is not None:
-                    due.append(row[0])
-        return min(due) if due else None
+            task = tx.fetchone("next_task_due") if self.invoker is not None else None
+        return Due(row[0] if row else None, task[0] if task else None)
 
     def renew(self, owner: str, lease: float = LEASE) -> None:
         """Extend every lease ``owner`` holds; a live owner keeps what it is working on."""

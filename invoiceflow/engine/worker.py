@@ -54,8 +54,10 @@ class Worker:
         runtime = self.runtime
         found = 0
         due = runtime.next_due()
-        if due is not None and due <= runtime.clock.now():
+        now = runtime.clock.now()
+        if due.executions is not None and due.executions <= now:
             found += runtime.run_round(self.owner, self.batch, self.lease)
+        if due.tasks is not None and due.tasks <= now:
             found += runtime.run_tasks(self.owner, lease=self.lease)
         return found + sum(chore() for chore in self.chores)
 
@@ -79,7 +81,7 @@ class Worker:
     def wait_for_work(self) -> None:
         runtime = self.runtime
         while not self.stopping.is_set():
-            due = runtime.next_due()
+            due = runtime.next_due().first()
             now = runtime.clock.now()
             if due is not None and due <= now:
                 return
