@@ -114,7 +114,7 @@ class Poller:
             return len(batch)
         finally:
             if slot is not None:
-                with self.mappings.db.transaction() as tx:
+                with self.mappings.db.transaction(durable=False) as tx:
                     tx.execute("release_slot", (mapping.id, slot, self.owner))
 
     def _claim(self, mapping: Mapping, timeout: int) -> tuple[bool, int | None]:
@@ -123,7 +123,7 @@ class Poller:
         if mapping.max_concurrency is None:
             return True, None
         now = self.queues.now()
-        with self.mappings.db.transaction() as tx:
+        with self.mappings.db.transaction(durable=False) as tx:
             row = tx.fetchone(
                 "claim_slot", (self.owner, now + timeout + 60, mapping.id, mapping.id, now)
             )
