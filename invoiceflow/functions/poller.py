@@ -14,7 +14,7 @@ from typing import Any
 
 from invoiceflow.functions.mappings import Mapping, Mappings
 from invoiceflow.functions.registry import Registry
-from invoiceflow.queues import Queue, QueueError, Queues, Received, names
+from invoiceflow.queues import Queue, Queues, Received, names
 from invoiceflow.queues.client import system_attributes
 
 REFRESH = 1.0  # seconds between re-reads of the mapping table
@@ -91,18 +91,15 @@ class Poller:
 
     def poll(self) -> int:
         """One batch per mapping that has messages; returns how many messages were handled.
-        One read finds the queues with messages, so idle mappings cost nothing."""
+        One read finds the queues with messages, and their attributes, so idle mappings
+        cost nothing."""
         mappings = self.active()
         if not mappings:
             return 0
         ready = self.queues.ready()
-        return sum(self.run_batch(m) for m in mappings if m.queue in ready)
+        return sum(self.run_batch(m, ready[m.queue]) for m in mappings if m.queue in ready)
 
-    def run_batch(self, mapping: Mapping) -> int:
-        try:
-            queue = self.queues.get(mapping.queue)
-        except QueueError:
-            return 0
+    def run_batch(self, mapping: Mapping, queue: Queue) -> int:
         timeout = queue.number("VisibilityTimeout")
         allowed, slot = self._claim(mapping, timeout)
         if not allowed:
@@ -130,15 +127,18 @@ class Poller:
         return (True, int(row[0])) if row else (False, None)
 
     def _collect(self, mapping: Mapping, queue: Queue) -> list[Received]:
+        """A batch: receives until it is full or, once a receive finds the queue emptied,
+        until the batching window closes."""
         batch: list[Received] = []
         deadline = time.monotonic() + mapping.batch_window
-        while len(batch) < mapping.batch_size:
-            got = self.queues.receive_from(queue, min(10, mapping.batch_size - len(batch)), None, 0)
+        while (want := min(10, mapping.batch_size - len(batch))) > 0:
+            got = self.queues.receive_from(queue, want)
             batch += got
-            if not got:
-                if not batch or time.monotonic() >= deadline:
+            if len(got) < want:
+                left = deadline - time.monotonic()
+                if not batch or left <= 0:
                     break
-                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+                time.sleep(min(0.05, left))
         return batch
 
     def _deliver(self, mapping: Mapping, arn: str, timeout: int, batch: list[Received]) -> None:

@@ -33,6 +33,7 @@ from invoiceflow.queues.queue import (
     dead_letter_sources,
     find,
     find_by_id,
+    from_row,
     message_ids,
     new_nonce,
     parse_receipt,
@@ -190,10 +191,11 @@ class Queues:
         with self.db.transaction(write=False) as tx:
             return dead_letter_sources(tx, find(tx, ref))
 
-    def ready(self) -> set[str]:
-        """The names of the queues that have a message to receive now (read-only)."""
+    def ready(self) -> dict[str, Queue]:
+        """The queues that have a message to receive now, by name (read-only)."""
         with self.db.transaction(write=False) as tx:
-            return {row[0] for row in tx.fetch("queues_with_visible_messages", (self.now(),))}
+            rows = tx.fetch("queues_with_visible_messages", (self.now(),))
+        return {row[1]: from_row(row) for row in rows}
 
     def counts(self, queue: Queue) -> dict[str, Any]:
         """Visible, in-flight and delayed message counts, and the oldest sent time."""
@@ -328,14 +330,11 @@ class Queues:
         return self._receive(ref, max_messages, visibility_timeout, wait_seconds)
 
     def receive_from(
-        self,
-        queue: Queue,
-        max_messages: int,
-        visibility_timeout: int | None = None,
-        wait_seconds: int | None = None,
+        self, queue: Queue, max_messages: int, visibility_timeout: int | None = None
     ) -> list[Received]:
-        """``receive`` for a queue the caller has already read (and arguments it checked)."""
-        return self._receive(queue, max_messages, visibility_timeout, wait_seconds)
+        """One look, without waiting, at a queue the caller has just seen holding visible
+        messages (and with arguments it checked): it goes straight to the write lock."""
+        return self._receive_now(queue, max_messages, visibility_timeout, look_first=False)[1]
 
     def _receive(
         self, target: Queue | str, limit: int, timeout: int | None, wait_seconds: int | None
@@ -353,7 +352,7 @@ class Queues:
                 self._arrived.wait(min(POLL, remaining))
 
     def _receive_now(
-        self, target: Queue | str, limit: int, timeout: int | None
+        self, target: Queue | str, limit: int, timeout: int | None, *, look_first: bool = True
     ) -> tuple[Queue, list[Received]]:
         """The queue and what one look at it took. A queue whose last look here took less
         than it asked for (so left it empty) is first read without the write lock: idle
@@ -363,7 +362,7 @@ class Queues:
         now = self.now()
         queue = target if isinstance(target, Queue) else None
         ref = target.name if isinstance(target, Queue) else target
-        if isinstance(ref, str) and names.name_of(ref) in self._drained:
+        if look_first and names.name_of(ref) in self._drained:
             with self.db.transaction(write=False) as tx:
                 queue = queue or find(tx, ref)
                 row = tx.fetchone("next_visible", (queue.id,))

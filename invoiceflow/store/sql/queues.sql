@@ -114,7 +114,7 @@ SET queue_id = ?, message_id = ?, sent_at = ?, expires_at = ?, visible_at = ?,
 WHERE id = ?
 
 -- name: queues_with_visible_messages
-SELECT q.name FROM queues q
+SELECT q.id, q.name, q.attributes, q.tags, q.created, q.modified FROM queues q
 WHERE EXISTS (SELECT 1 FROM messages m WHERE m.queue_id = q.id AND m.visible_at <= ?)
 
 -- name: tenant_queue_counts
