@@ -7,14 +7,17 @@
   fsync is the limit, synchronous=NORMAL (survives a process crash, not a power cut);
 - floor: the one-client loop as bare SQLite runs it (our schema and statements through plain
   sqlite3, sends flushed), and what share of that invoiceflow reaches: the machine's speed
-  varies from day to day, the share much less;
+  varies from day to day, the share much less; and the same with nothing flushed at all,
+  the most these statements allow on this machine;
 - callback: one execution at a time of a single sqs:sendMessage.waitForTaskToken task whose
   queue-fed handler answers at once, run by a worker thread; the execution's own start and
   stop dates give the round trip, p50/p99 (the starter looks for the end every 5 ms: its
   looks share the process, and the GIL, with the worker, and looking every 1 ms added
   about 1 ms to the round trips it measures);
 - mapping: a queue filled beforehand, drained by worker processes through an event source
-  mapping (batch size 10) to a handler that does nothing; events per second.
+  mapping (batch size 10) to a handler that does nothing; events per second;
+- machine: the interpreter's speed and the disk's flush time (see machine.py), since the
+  same code gives figures up to twice apart from one day to another.
 
 Prints human lines, then one JSON object as the last line.
 """
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from latency import p50_p99
+from machine import machine
 
 from invoiceflow.engine import Engine
 from invoiceflow.functions import LambdaClient, Mappings, Registry
@@ -109,11 +113,12 @@ def bench_messages(tmp: Path, n: int, synchronous: str) -> dict[str, Any]:
     }
 
 
-def bench_floor(tmp: Path, n: int) -> dict[str, Any]:
+def bench_floor(tmp: Path, n: int, sends: str) -> float:
     """The same loop as bare SQLite would run it: our schema and our statements through
-    plain sqlite3, sends flushed and receives and deletes not, with no validation, ids,
-    digests, handles or responses. What invoiceflow adds is the gap to this."""
-    path = tmp / "floor.db"
+    plain sqlite3, sends committed at ``sends`` (FULL: flushed, as ours are; OFF: nothing
+    flushed at all) and receives and deletes at NORMAL, with no validation, ids, digests,
+    handles or responses. What invoiceflow adds is the gap to this; messages per second."""
+    path = tmp / f"floor-{sends}.db"
     open_db(path).close()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -131,7 +136,7 @@ def bench_floor(tmp: Path, n: int) -> dict[str, Any]:
             (1, f"{b}-{i}", f"{b}-{i}", None, "", None, now, now + 1e6, now, "", None)
             for i in range(10)
         ]
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={sends}")
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(insert, rows)
         conn.execute("COMMIT")
@@ -145,7 +150,7 @@ def bench_floor(tmp: Path, n: int) -> dict[str, Any]:
     per_s = n / (time.perf_counter() - began)
     conn.close()
     db.close()
-    return {"messages": n, "bare_sqlite_per_s": round(per_s)}
+    return per_s
 
 
 CALLBACK = {
@@ -248,20 +253,35 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
+        speed = machine(Path(tmp))
+        print("machine:", speed, flush=True)
         messages = [bench_messages(Path(tmp), args.messages, s) for s in ("FULL", "NORMAL")]
         for m in messages:
             print("send-batch -> receive-batch -> delete-batch:", m, flush=True)
-        floor = bench_floor(Path(tmp), args.messages)
-        floor["invoiceflow_share"] = round(
-            messages[0]["one_client_per_s"] / floor["bare_sqlite_per_s"], 2
-        )
-        print("the same loop in bare SQLite (FULL for sends):", floor, flush=True)
+        bare = bench_floor(Path(tmp), args.messages, "FULL")
+        floor = {
+            "messages": args.messages,
+            "bare_sqlite_per_s": round(bare),
+            "invoiceflow_share": round(messages[0]["one_client_per_s"] / bare, 2),
+            "bare_sqlite_nothing_flushed_per_s": round(
+                bench_floor(Path(tmp), args.messages, "OFF")
+            ),
+        }
+        print("the same loop in bare SQLite (sends flushed, then not at all):", floor, flush=True)
         callback = bench_callback(Path(tmp), args.callbacks)
         print("callback round trip:", callback, flush=True)
         mapping = bench_mapping(Path(tmp), args.messages // 2, args.workers)
         print("event source mapping:", mapping, flush=True)
     print(
-        json.dumps({"messages": messages, "floor": floor, "callback": callback, "mapping": mapping})
+        json.dumps(
+            {
+                "machine": speed,
+                "messages": messages,
+                "floor": floor,
+                "callback": callback,
+                "mapping": mapping,
+            }
+        )
     )
 
 
