@@ -104,15 +104,12 @@ def _install_queue(
     *,
     dead_letter_handler: str | None,
 ) -> None:
-    """A queue and its dead-letter queue, the queue fed to the handler of its name."""
+    """A queue and its dead-letter queue, the queue fed to the handler of its name. What
+    exists already is kept as it is: an operator may have tuned it, and another process
+    may be installing the same at the same moment."""
     sqs = SQSClient(engine.runtime.queues)
     functions = LambdaClient(Mappings(engine.db, engine.runtime.queues), registry)
-    mapped = {
-        (m["EventSourceArn"], m["FunctionArn"].rsplit(":", 1)[-1])
-        for m in functions.list_event_source_mappings()["EventSourceMappings"]
-    }
     dead = f"{queue}-dlq"
-    sqs.create_queue(QueueName=dead, Attributes={"MessageRetentionPeriod": "1209600"})
     policy = {
         "deadLetterTargetArn": names.queue_arn(dead),
         "maxReceiveCount": settings.max_receives,
@@ -121,14 +118,15 @@ def _install_queue(
         "VisibilityTimeout": str(settings.visibility_timeout),
         "RedrivePolicy": json.dumps(policy),
     }
-    # An existing queue keeps its settings: an operator may have tuned them.
+    with contextlib.suppress(sqs.exceptions.QueueNameExists):
+        sqs.create_queue(QueueName=dead, Attributes={"MessageRetentionPeriod": "1209600"})
     with contextlib.suppress(sqs.exceptions.QueueNameExists):
         sqs.create_queue(QueueName=queue, Attributes=attributes)
     feeds = [(queue, queue)]
     if dead_letter_handler is not None:
         feeds.append((dead, dead_letter_handler))
     for source, function in feeds:
-        if (names.queue_arn(source), function) not in mapped:
+        with contextlib.suppress(functions.exceptions.ResourceConflictException):
             functions.create_event_source_mapping(
                 EventSourceArn=names.queue_arn(source),
                 FunctionName=function,
