@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from latency import p50_p99
+from machine import machine
 
 from invoiceflow.digitize import parse, to_json
 from invoiceflow.samples import SAMPLES
@@ -104,6 +105,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
+        speed = machine(Path(tmp))
+        print("machine:", speed, flush=True)
         url = f"sqlite:///{tmp}/api.db"
         cli = [sys.executable, "-m", "invoiceflow"]
         key = (
@@ -129,7 +132,7 @@ def main() -> None:
             finally:
                 server.terminate()
                 server.wait(timeout=60)
-    print(json.dumps({"events": events, "uploads": uploads}))
+    print(json.dumps({"machine": speed, "events": events, "uploads": uploads}))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine import machine
+
 LINES_PER_INVOICE = 10
 
 
@@ -118,6 +120,8 @@ def main() -> None:
         return
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
+        results["machine"] = machine(Path(tmp))
+        print("machine:", results["machine"], flush=True)
         for kind, write in (("csv", write_csv), ("x12", write_x12)):
             for label, mb in (("small", args.mb / 5), ("large", args.mb)):
                 path = Path(tmp) / f"{label}.{kind}"

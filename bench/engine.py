@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from latency import p50_p99
+from machine import machine
 
 from invoiceflow.engine import Engine
 from invoiceflow.engine.worker import Worker
@@ -181,13 +182,24 @@ def main() -> None:
     args = parser.parse_args()
     n = args.executions
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
+        speed = machine(Path(tmp))
+        print("machine:", speed, flush=True)
         transitions = bench_transitions(Path(tmp), n)
         print("10-state Pass/Choice:", transitions, flush=True)
         throughput = run_pipeline(Path(tmp), "flood", n, args.workers, None)
         print("Task -> Map(10) -> Pass, started flat out:", throughput, flush=True)
         latency = run_pipeline(Path(tmp), "paced", n // 2, args.workers, args.rate)
         print(f"Task -> Map(10) -> Pass at {args.rate:g}/s:", latency, flush=True)
-    print(json.dumps({"transitions": transitions, "throughput": throughput, "latency": latency}))
+    print(
+        json.dumps(
+            {
+                "machine": speed,
+                "transitions": transitions,
+                "throughput": throughput,
+                "latency": latency,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """How fast the machine running a benchmark is, on the two things our figures hang on.
 
 The same code gives figures up to twice apart from one day to another on this kind of
-machine. Printing the interpreter's speed and the disk's flush time beside the results
-says whether a figure moved because of the code or because of the machine.
+machine, and sometimes from one minute to the next. Printing the interpreter's speed and
+the disk's flush time beside the results says whether a figure moved because of the code
+or because of the machine; it is a snapshot taken before the runs, not a guarantee that
+the machine kept that speed through them.
 """
 
 from __future__ import annotations
@@ -45,6 +47,6 @@ def _flush(directory: Path) -> float:
 def machine(directory: Path) -> dict[str, Any]:
     """The machine's speed, measured in ``directory`` (where the benchmark's files are)."""
     return {
-        "python_loop_mops": round(max(_python_loop() for _ in range(3)), 1),
+        "python_loop_mops": round(statistics.median(_python_loop() for _ in range(5)), 1),
         "fdatasync_p50_us": round(_flush(directory)),
     }

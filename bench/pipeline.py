@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from latency import p50_p99
+from machine import machine
 
 from invoiceflow.engine import Engine
 from invoiceflow.functions import Registry
@@ -105,6 +106,8 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
+        results["machine"] = machine(Path(tmp))
+        print("machine:", results["machine"], flush=True)
         for per_file, files in ((1, 300), (10, 100), (100, 30)):
             key = f"files_of_{per_file}"
             results[key] = throughput(Path(tmp), per_file, files, args.workers)
