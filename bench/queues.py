@@ -8,7 +8,9 @@
 - floor: the one-client loop as bare SQLite runs it (our schema and statements through plain
   sqlite3, sends flushed), and what share of that invoiceflow reaches: the machine's speed
   varies from day to day, the share much less; and the same with nothing flushed at all,
-  the most these statements allow on this machine;
+  the most these statements allow on this machine. The one-client loops, ours and bare,
+  take turns in chunks, so that the machine's speed, which can change within minutes,
+  meets them alike;
 - callback: one execution at a time of a single sqs:sendMessage.waitForTaskToken task whose
   queue-fed handler answers at once, run by a worker thread; the execution's own start and
   stop dates give the round trip, p50/p99 (the starter looks for the end every 5 ms: its
@@ -46,6 +48,7 @@ from invoiceflow.queues import Queues, SQSClient
 from invoiceflow.store.sqlite import SQLiteDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
+CHUNKS = 8  # turns each one-client loop takes, alternating with the others
 
 
 def open_db(path: Path, synchronous: str = "FULL") -> SQLiteDatabase:
@@ -79,22 +82,8 @@ def _consume(path: str, synchronous: str, n: int) -> None:
     db.close()
 
 
-def bench_messages(tmp: Path, n: int, synchronous: str) -> dict[str, Any]:
-    """One client doing send-batch -> receive-batch -> delete-batch in a loop, then a
-    producer process and a consumer process running at once."""
-    path = tmp / f"messages-{synchronous}.db"
-    db = open_db(path, synchronous)
-    sqs = SQSClient(Queues(db))
-    url = sqs.create_queue(QueueName="bench")["QueueUrl"]
-    began = time.perf_counter()
-    for b in range(n // 10):
-        entries = [{"Id": str(i), "MessageBody": f"{b}-{i}"} for i in range(10)]
-        sqs.send_message_batch(QueueUrl=url, Entries=entries)
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-        handles = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
-        sqs.delete_message_batch(QueueUrl=url, Entries=handles)
-    one_client = n / (time.perf_counter() - began)
-    db.close()
+def bench_processes(path: Path, n: int, synchronous: str) -> float:
+    """A producer process and a consumer process at once, through one queue."""
     spawn = multiprocessing.get_context("spawn")
     procs = [
         spawn.Process(target=f, args=(str(path), synchronous, n)) for f in (_produce, _consume)
@@ -104,53 +93,96 @@ def bench_messages(tmp: Path, n: int, synchronous: str) -> dict[str, Any]:
         p.start()
     for p in procs:
         p.join()
-    two_processes = n / (time.perf_counter() - began)
-    return {
-        "messages": n,
-        "synchronous": synchronous,
-        "one_client_per_s": round(one_client),
-        "producer_and_consumer_processes_per_s": round(two_processes),
-    }
+    return n / (time.perf_counter() - began)
 
 
-def bench_floor(tmp: Path, n: int, sends: str) -> float:
+class Ours:
+    """One client doing send-batch -> receive-batch -> delete-batch through our SQS client."""
+
+    def __init__(self, path: Path, synchronous: str) -> None:
+        self.db = open_db(path, synchronous)
+        self.sqs = SQSClient(Queues(self.db))
+        self.url = self.sqs.create_queue(QueueName="bench")["QueueUrl"]
+
+    def run(self, first: int, cycles: int) -> None:
+        sqs, url = self.sqs, self.url
+        for b in range(first, first + cycles):
+            entries = [{"Id": str(i), "MessageBody": f"{b}-{i}"} for i in range(10)]
+            sqs.send_message_batch(QueueUrl=url, Entries=entries)
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+            handles = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
+            ]
+            sqs.delete_message_batch(QueueUrl=url, Entries=handles)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class Bare:
     """The same loop as bare SQLite would run it: our schema and our statements through
     plain sqlite3, sends committed at ``sends`` (FULL: flushed, as ours are; OFF: nothing
     flushed at all) and receives and deletes at NORMAL, with no validation, ids, digests,
-    handles or responses. What invoiceflow adds is the gap to this; messages per second."""
-    path = tmp / f"floor-{sends}.db"
-    open_db(path).close()
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    db = SQLiteDatabase(":memory:")  # only for the named queries' text
-    insert, receive, delete = (
-        db.sql(q) for q in ("insert_message", "receive_messages", "delete_message")
-    )
-    conn.execute(
-        "INSERT INTO queues (name, attributes, created, modified) VALUES ('floor', '{}', 0, 0)"
-    )
-    began = time.perf_counter()
-    for b in range(n // 10):
-        now = time.time()
-        rows = [
-            (1, f"{b}-{i}", f"{b}-{i}", None, "", None, now, now + 1e6, now, "", None)
-            for i in range(10)
-        ]
-        conn.execute(f"PRAGMA synchronous={sends}")
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(insert, rows)
-        conn.execute("COMMIT")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("BEGIN IMMEDIATE")
-        got = conn.execute(receive, ("n", now + 30, now, 1, now, now, 1 << 62, 10)).fetchall()
-        conn.execute("COMMIT")
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(delete, [(row[0], 1, "n") for row in got])
-        conn.execute("COMMIT")
-    per_s = n / (time.perf_counter() - began)
-    conn.close()
-    db.close()
-    return per_s
+    handles or responses. What invoiceflow adds is the gap to this."""
+
+    def __init__(self, path: Path, sends: str) -> None:
+        open_db(path).close()
+        self.sends = sends
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        texts = SQLiteDatabase(":memory:")  # only for the named queries' text
+        self.insert, self.receive, self.delete = (
+            texts.sql(q) for q in ("insert_message", "receive_messages", "delete_message")
+        )
+        texts.close()
+        self.conn.execute(
+            "INSERT INTO queues (name, attributes, created, modified) VALUES ('floor', '{}', 0, 0)"
+        )
+
+    def run(self, first: int, cycles: int) -> None:
+        conn = self.conn
+        for b in range(first, first + cycles):
+            now = time.time()
+            rows = [
+                (1, f"{b}-{i}", f"{b}-{i}", None, "", None, now, now + 1e6, now, "", None)
+                for i in range(10)
+            ]
+            conn.execute(f"PRAGMA synchronous={self.sends}")
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(self.insert, rows)
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN IMMEDIATE")
+            marks = ("n", now + 30, now, 1, now, now, 1 << 62, 10)
+            got = conn.execute(self.receive, marks).fetchall()
+            conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(self.delete, [(row[0], 1, "n") for row in got])
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def bench_one_client(tmp: Path, n: int) -> dict[str, float]:
+    """Messages per second of each loop. The loops take turns, CHUNKS times, so a change
+    in the machine's speed during the run meets them all alike."""
+    loops: dict[str, Ours | Bare] = {
+        "FULL": Ours(tmp / "messages-FULL.db", "FULL"),
+        "NORMAL": Ours(tmp / "messages-NORMAL.db", "NORMAL"),
+        "bare": Bare(tmp / "floor.db", "FULL"),
+        "bare_nothing_flushed": Bare(tmp / "floor-unflushed.db", "OFF"),
+    }
+    took = dict.fromkeys(loops, 0.0)
+    cycles = max(1, n // 10 // CHUNKS)
+    for chunk in range(CHUNKS):
+        for name, loop in loops.items():
+            began = time.perf_counter()
+            loop.run(chunk * cycles, cycles)
+            took[name] += time.perf_counter() - began
+    for loop in loops.values():
+        loop.close()
+    return {name: cycles * CHUNKS * 10 / t for name, t in took.items()}
 
 
 CALLBACK = {
@@ -255,17 +287,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
         speed = machine(Path(tmp))
         print("machine:", speed, flush=True)
-        messages = [bench_messages(Path(tmp), args.messages, s) for s in ("FULL", "NORMAL")]
+        rates = bench_one_client(Path(tmp), args.messages)
+        messages = [
+            {
+                "messages": args.messages,
+                "synchronous": sync,
+                "one_client_per_s": round(rates[sync]),
+                "producer_and_consumer_processes_per_s": round(
+                    bench_processes(Path(tmp) / f"messages-{sync}.db", args.messages, sync)
+                ),
+            }
+            for sync in ("FULL", "NORMAL")
+        ]
         for m in messages:
             print("send-batch -> receive-batch -> delete-batch:", m, flush=True)
-        bare = bench_floor(Path(tmp), args.messages, "FULL")
         floor = {
             "messages": args.messages,
-            "bare_sqlite_per_s": round(bare),
-            "invoiceflow_share": round(messages[0]["one_client_per_s"] / bare, 2),
-            "bare_sqlite_nothing_flushed_per_s": round(
-                bench_floor(Path(tmp), args.messages, "OFF")
-            ),
+            "bare_sqlite_per_s": round(rates["bare"]),
+            "invoiceflow_share": round(rates["FULL"] / rates["bare"], 2),
+            "bare_sqlite_nothing_flushed_per_s": round(rates["bare_nothing_flushed"]),
         }
         print("the same loop in bare SQLite (sends flushed, then not at all):", floor, flush=True)
         callback = bench_callback(Path(tmp), args.callbacks)
