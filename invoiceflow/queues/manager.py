@@ -362,7 +362,7 @@ class Queues:
         now = self.now()
         queue = target if isinstance(target, Queue) else None
         ref = target.name if isinstance(target, Queue) else target
-        if look_first and names.name_of(ref) in self._drained:
+        if look_first and isinstance(ref, str) and names.name_of(ref) in self._drained:
             with self.db.transaction(write=False) as tx:
                 queue = queue or find(tx, ref)
                 row = tx.fetchone("next_visible", (queue.id,))

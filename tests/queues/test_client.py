@@ -51,6 +51,21 @@ def test_urls_arns_and_names_name_the_same_queue(sqs: SQSClient) -> None:
         sqs.send_message(QueueUrl=url.replace("orders", "missing"), MessageBody="x")
 
 
+@pytest.mark.parametrize("ref", [None, 5, ["orders"], {"name": "orders"}])
+def test_a_queue_url_that_is_not_text_names_no_queue(sqs: SQSClient, ref: object) -> None:
+    sqs.create_queue(QueueName="orders")
+    sqs.receive_message(QueueUrl="orders")  # an empty receive: the next looks lock-free first
+    calls = [
+        lambda: sqs.send_message(QueueUrl=ref, MessageBody="x"),
+        lambda: sqs.receive_message(QueueUrl=ref),
+        lambda: sqs.delete_message(QueueUrl=ref, ReceiptHandle="x"),
+        lambda: sqs.get_queue_attributes(QueueUrl=ref),
+    ]
+    for call in calls:
+        with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+            call()
+
+
 def test_creating_again_returns_the_queue_unless_attributes_differ(sqs: SQSClient) -> None:
     first = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "10"})
     assert sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "10"}) == first
