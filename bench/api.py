@@ -106,7 +106,6 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
         speed = machine(Path(tmp))
-        print("machine:", speed, flush=True)
         url = f"sqlite:///{tmp}/api.db"
         cli = [sys.executable, "-m", "invoiceflow"]
         key = (

@@ -121,7 +121,6 @@ def main() -> None:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
         results["machine"] = machine(Path(tmp))
-        print("machine:", results["machine"], flush=True)
         for kind, write in (("csv", write_csv), ("x12", write_x12)):
             for label, mb in (("small", args.mb / 5), ("large", args.mb)):
                 path = Path(tmp) / f"{label}.{kind}"

@@ -183,7 +183,6 @@ def main() -> None:
     n = args.executions
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
         speed = machine(Path(tmp))
-        print("machine:", speed, flush=True)
         transitions = bench_transitions(Path(tmp), n)
         print("10-state Pass/Choice:", transitions, flush=True)
         throughput = run_pipeline(Path(tmp), "flood", n, args.workers, None)

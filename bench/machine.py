@@ -45,8 +45,11 @@ def _flush(directory: Path) -> float:
 
 
 def machine(directory: Path) -> dict[str, Any]:
-    """The machine's speed, measured in ``directory`` (where the benchmark's files are)."""
-    return {
+    """The machine's speed, measured in ``directory`` (where the benchmark's files are),
+    printed as the benchmark's first line and returned for its JSON."""
+    speed = {
         "python_loop_mops": round(statistics.median(_python_loop() for _ in range(5)), 1),
         "fdatasync_p50_us": round(_flush(directory)),
     }
+    print("machine:", speed, flush=True)
+    return speed

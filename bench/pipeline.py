@@ -107,7 +107,6 @@ def main() -> None:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
         results["machine"] = machine(Path(tmp))
-        print("machine:", results["machine"], flush=True)
         for per_file, files in ((1, 300), (10, 100), (100, 30)):
             key = f"files_of_{per_file}"
             results[key] = throughput(Path(tmp), per_file, files, args.workers)

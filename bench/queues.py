@@ -286,7 +286,6 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
         speed = machine(Path(tmp))
-        print("machine:", speed, flush=True)
         rates = bench_one_client(Path(tmp), args.messages)
         messages = [
             {

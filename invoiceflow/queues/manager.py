@@ -334,7 +334,7 @@ class Queues:
     ) -> list[Received]:
         """One look, without waiting, at a queue the caller has just seen holding visible
         messages (and with arguments it checked): it goes straight to the write lock."""
-        return self._receive_now(queue, max_messages, visibility_timeout, look_first=False)[1]
+        return self._take(queue, max_messages, visibility_timeout)[1]
 
     def _receive(
         self, target: Queue | str, limit: int, timeout: int | None, wait_seconds: int | None
@@ -352,27 +352,33 @@ class Queues:
                 self._arrived.wait(min(POLL, remaining))
 
     def _receive_now(
-        self, target: Queue | str, limit: int, timeout: int | None, *, look_first: bool = True
+        self, target: Queue | str, limit: int, timeout: int | None
     ) -> tuple[Queue, list[Received]]:
         """The queue and what one look at it took. A queue whose last look here took less
         than it asked for (so left it empty) is first read without the write lock: idle
         consumers polling an empty queue, and pollers that receive until a queue is empty,
         do not queue up behind writers. A look that filled its batch goes straight to the
         write next time."""
-        now = self.now()
-        queue = target if isinstance(target, Queue) else None
         ref = target.name if isinstance(target, Queue) else target
-        if look_first and isinstance(ref, str) and names.name_of(ref) in self._drained:
+        if isinstance(ref, str) and names.name_of(ref) in self._drained:
             with self.db.transaction(write=False) as tx:
-                queue = queue or find(tx, ref)
-                row = tx.fetchone("next_visible", (queue.id,))
-            if row is None or row[0] is None or row[0] > now:
-                return queue, []
+                target = target if isinstance(target, Queue) else find(tx, target)
+                row = tx.fetchone("next_visible", (target.id,))
+            if row is None or row[0] is None or row[0] > self.now():
+                return target, []
+        return self._take(target, limit, timeout)
+
+    def _take(
+        self, target: Queue | str, limit: int, timeout: int | None
+    ) -> tuple[Queue, list[Received]]:
+        """One receive under the write lock; a queue it took less than ``limit`` from is
+        marked drained, for the next look to read first."""
+        now = self.now()
         # One random part for the whole batch: each handle also names its message, so
         # handles stay distinct, and a later receive of the same message gets a new one.
         nonce = new_nonce()
         with self.db.transaction(durable=False) as tx:
-            queue = queue or find(tx, ref)
+            queue = target if isinstance(target, Queue) else find(tx, target)
             if timeout is None:
                 timeout = queue.number("VisibilityTimeout")
             self._sweep(tx, queue, now)
