@@ -19,6 +19,7 @@ import uvicorn
 from invoiceflow import logs
 from invoiceflow.api import create_app
 from invoiceflow.api.in_flight import InFlight
+from invoiceflow.api.protocol import server_config
 from invoiceflow.engine import Engine
 from invoiceflow.functions import default_registry
 from invoiceflow.functions.worker import full_worker
@@ -68,14 +69,7 @@ def serve(
     app = create_app(pipeline, registry, max_upload=max_upload, ready=loop.is_alive)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
-    config = uvicorn.Config(
-        in_flight.around(app),
-        log_config=None,
-        access_log=access_log,
-        lifespan="off",
-        timeout_graceful_shutdown=GRACE,
-        server_header=False,
-    )
+    config = server_config(in_flight.around(app), access_log=access_log, graceful=GRACE)
     server = uvicorn.Server(config)
     # uvicorn stops on SIGTERM/SIGINT, then raises the signal again for the handler it
     # found installed: with Python's defaults that would end the process before the worker

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from invoiceflow.api import errors
 from invoiceflow.api.batcher import Batcher
 from invoiceflow.api.context import MAX_UPLOAD, Services
+from invoiceflow.api.guard import Guard
 from invoiceflow.api.keys import Authenticator
 from invoiceflow.api.metrics import metrics_registry
 from invoiceflow.api.routes import containers, events, executions, health, invoices, queues, tasks
@@ -57,6 +58,7 @@ def create_app(
     )
     app.state.metrics = metrics_registry(pipeline.engine.db, functions)
     errors.install(app)
+    app.add_middleware(Guard, authenticator=app.state.services.authenticator, max_upload=max_upload)
     # Routes are matched in order: the busiest first.
     for module in (events, containers, invoices, executions, tasks, queues, health):
         app.include_router(module.router)

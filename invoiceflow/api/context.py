@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from invoiceflow.api.batcher import Batcher
 from invoiceflow.api.errors import ApiError
+from invoiceflow.api.guard import TENANT, Guard
 from invoiceflow.api.keys import Authenticator
 from invoiceflow.engine.client import StepFunctionsClient
 from invoiceflow.pipeline import Pipeline
@@ -43,16 +44,19 @@ async def services(request: Request) -> Services:
 
 
 async def tenant(request: Request) -> str:
-    """The tenant whose key the request carries; 401 without a valid one. Read straight
-    from the header: this runs on every request, and each dependency FastAPI resolves
-    costs (the bearer scheme is declared in the OpenAPI document by ``app``)."""
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not key:
-        raise ApiError(401, "Unauthorized", "Send an API key: Authorization: Bearer KEY.")
+    """The tenant whose key the request carries, as ``guard.Guard`` found it before the
+    body was read; 401 without a valid one (for an application mounted without the guard).
+    Read straight from the request: this runs on every request, and each dependency
+    FastAPI resolves costs (the bearer scheme is declared in the OpenAPI document by
+    ``app``)."""
+    found: str | None = request.scope.get("state", {}).get(TENANT)
+    if found is not None:
+        return found
     svc: Services = request.app.state.services
-    found = svc.authenticator.tenant(key.strip())
+    guard = Guard(request.app, svc.authenticator, svc.max_upload)
+    found, problem = guard.authenticate(request.headers.get("authorization", "").encode("latin-1"))
     if found is None:
-        raise ApiError(401, "Unauthorized", "The API key is not valid (or was revoked).")
+        raise ApiError(401, "Unauthorized", problem)
     return found
 
 

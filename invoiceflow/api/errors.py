@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from invoiceflow.client_errors import ClientError, ServiceError
 
@@ -85,11 +86,16 @@ def install(app: FastAPI) -> None:
             code, message = exc.code, exc.message
         return problem(_STATUS.get(code, 400), code, message)
 
-    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         code = _HTTP_CODES.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else code
-        return problem(exc.status_code, code, detail, **(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 413:  # from the body limit, while the body streamed in
+            limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+            detail = f"The body may be at most {limit} bytes." if limit else detail
+            headers["Connection"] = "close"  # the rest of the body is not read
+        return problem(exc.status_code, code, detail, **headers)
 
     async def invalid(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -93,6 +93,8 @@ async def _multipart(request: Request, limit: int) -> tuple[str, bytes]:
     except _TooLarge:
         raise _too_large(limit) from None
     except HTTPException as exc:
+        if exc.status_code == 413:  # the body limit, counting as the body streamed in
+            raise
         raise ApiError(400, "InvalidMultipart", str(exc.detail)) from None
     try:
         upload = form.get("file")

@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from invoiceflow.api import create_app, keys
+from invoiceflow.api.protocol import server_config
 from invoiceflow.engine import Engine
 from invoiceflow.functions import Registry
 from invoiceflow.functions.worker import full_worker
@@ -64,7 +65,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     app = create_app(pipeline, registry, max_upload=MAX_UPLOAD, ready=working.is_alive)
     sock = bind("127.0.0.1", 0)
     host, port = sock.getsockname()[:2]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+    server = uvicorn.Server(server_config(app))
     serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     serving.start()
     while not server.started:
