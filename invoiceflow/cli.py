@@ -227,6 +227,10 @@ def worker_cmd(
         if stopping.is_set():
             worker.stop()
         loop.join(0.1)
+    if worker.error is not None:
+        # A supervisor restarts a process that ends in failure, not one that ends cleanly.
+        typer.echo(f"invoiceflow worker {worker.owner} failed: {worker.error!r}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("parse")

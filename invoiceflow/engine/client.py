@@ -15,7 +15,12 @@ from typing import Any
 from invoiceflow.client_errors import ClientError, Exceptions
 from invoiceflow.engine import arns, tokens
 from invoiceflow.engine.definition import Definition, compile_definition
-from invoiceflow.engine.executions import ExecutionAlreadyExists, InvalidName, create_execution
+from invoiceflow.engine.executions import (
+    ExecutionAlreadyExists,
+    InvalidName,
+    create_execution,
+    payload_problem,
+)
 from invoiceflow.engine.runtime import Runtime
 from invoiceflow.engine.validate import validate
 from invoiceflow.engine.values import loads
@@ -172,14 +177,13 @@ class StepFunctionsClient:
         self, stateMachineArn: str, name: str | None = None, input: str = "{}", **_: Any
     ) -> dict[str, Any]:
         self._state_machine(stateMachineArn, "StartExecution")
-        try:
-            loads(input)
-        except ValueError:
+        problem = payload_problem(input)
+        if problem is not None:
             raise ClientError(
                 "InvalidExecutionInput",
-                f"Invalid State Machine Execution Input: '{input[:100]}'",
+                f"Invalid State Machine Execution Input: {problem}",
                 "StartExecution",
-            ) from None
+            )
         now = self.runtime.clock.now()
         try:
             with self.runtime.transaction() as tx:
@@ -353,18 +357,21 @@ class StepFunctionsClient:
 
     # -- callbacks -----------------------------------------------------------------------
     def send_task_success(self, taskToken: str, output: str, **_: Any) -> dict[str, Any]:
-        try:
-            value = loads(output)
-        except ValueError:
-            raise ClientError(
-                "InvalidOutput", "Invalid output: not JSON", "SendTaskSuccess"
-            ) from None
-        self._answer_one(TaskAnswer(taskToken, output=value))
+        problem = payload_problem(output)
+        if problem is not None:
+            raise ClientError("InvalidOutput", f"Invalid output: {problem}", "SendTaskSuccess")
+        self._answer_one(TaskAnswer(taskToken, output=loads(output)))
         return {}
 
     def send_task_failure(
         self, taskToken: str, error: str | None = None, cause: str | None = None, **_: Any
     ) -> dict[str, Any]:
+        if len(error or "") > 256 or len(cause or "") > 32768:
+            raise ClientError(
+                "ValidationException",
+                "error is limited to 256 characters and cause to 32768",
+                "SendTaskFailure",
+            )
         self._answer_one(TaskAnswer(taskToken, error=error or "", cause=cause or ""))
         return {}
 

@@ -22,6 +22,11 @@ class Env:
     state_machine: dict[str, Any]
     new_token: Callable[[], str]
     random: Callable[[], float] = _random.random
+    budget: int = 1_000_000
+    """History events this execution may still produce before it must give way: the
+    interpreter stops running frames once it is spent and asks to be continued (``Step.more``),
+    so a loop of instant states commits its progress and lets stops, other executions and
+    shutdown have their turn."""
 
 
 @dataclass(slots=True)
@@ -70,3 +75,5 @@ class Step:
     output: Any = None
     error: str | None = None
     cause: str | None = None
+    more: bool = False
+    """Frames are ready to run but the budget is spent: deliver a ``continue`` event."""

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import orjson
+
 from invoiceflow.engine import errors, joins
 from invoiceflow.engine.choice import parse_timestamp
 from invoiceflow.engine.commands import CancelTask, CancelTimer, Env, Invoke, SetTimer, Step
@@ -29,8 +31,10 @@ from invoiceflow.engine.errors import StatesError
 from invoiceflow.engine.paths import PathError
 from invoiceflow.engine.resources import TOKEN
 from invoiceflow.engine.values import MAX_PAYLOAD, dumps
+from invoiceflow.limits import MAX_HISTORY_EVENTS
 
 Frame = dict[str, Any]
+_MARGIN = 16  # levels the runtime may add around a state's value when storing it
 
 
 def new_state() -> dict[str, Any]:
@@ -45,9 +49,16 @@ def advance(defn: Definition, ex: dict[str, Any], event: dict[str, Any], env: En
     """Apply one event to the execution state ``ex`` (mutated in place) and run it as far
     as it goes without waiting."""
     run = Run(defn, ex, env)
-    run.dispatch(event)
-    run.drain()
+    try:
+        run.dispatch(event)
+        run.drain()
+    except HistoryFull:
+        run.history_full()
     return run.step
+
+
+class HistoryFull(Exception):
+    """The execution has as many history events as it may have (``MAX_HISTORY_EVENTS``)."""
 
 
 class Run:
@@ -57,11 +68,15 @@ class Run:
         self.env = env
         self.step = Step()
         self.ready: deque[str] = deque()
+        self.closing = False
 
     # -- history -------------------------------------------------------------------------
     def emit(self, fr: Frame | None, kind: str, key: str | None = None, details: Any = None) -> int:
         eid = self.ex["eid"] + 1
+        if eid >= MAX_HISTORY_EVENTS and not self.closing:
+            raise HistoryFull  # the last event is kept for ExecutionFailed
         self.ex["eid"] = eid
+        self.env.budget -= 1
         prev = fr["ev"] if fr is not None else eid - 1
         self.step.history.append((eid, prev, kind, self.env.now, key, details))
         if fr is not None:
@@ -83,6 +98,8 @@ class Run:
             self.on_timer(event["timer"])
         elif kind in ("result", "submitted", "heartbeat"):
             self.on_task_event(event)
+        elif kind == "continue":
+            self.resume()
         else:
             raise ValueError(f"unknown event {kind!r}")
 
@@ -121,6 +138,39 @@ class Run:
             root["rc"] = {}
             root["ev"] = self.ex["eid"]
             self.ready.append("0")
+
+    def resume(self) -> None:
+        """Pick up the frames a spent budget left ready, in the order they were made."""
+        queued = set(self.ready)
+        for fid in sorted(self.ex["frames"], key=int):
+            if fid not in queued and self.ex["frames"][fid]["ph"] in ("enter", "run"):
+                self.ready.append(fid)
+
+    def history_full(self) -> None:
+        """Fail the execution as Step Functions does when its history reaches the quota:
+        whatever was running is cancelled, and ExecutionFailed is the last event."""
+        self.closing = True
+        self.ready.clear()
+        root = self.ex["frames"].get("0")
+        if root is not None:
+            # Cancel tasks and timers, but record no abort events: there is no room left.
+            mark, eid = len(self.step.history), self.ex["eid"]
+            joins.abort_frame(self, "0", keep=True)
+            root["ph"] = "failed"
+            del self.step.history[mark:]
+            self.ex["eid"] = eid
+        self.ex["status"] = "FAILED"
+        error = errors.RUNTIME
+        cause = (
+            f"The execution reached the maximum number of history events "
+            f"({MAX_HISTORY_EVENTS}). Split the work, for example into child executions."
+        )
+        self.emit(
+            None, "ExecutionFailed", "executionFailedEventDetails", {"error": error, "cause": cause}
+        )
+        self.step.status = "FAILED"
+        self.step.error, self.step.cause = error, cause
+        self.cancel_execution_timer()
 
     def on_timer(self, timer_id: str) -> None:
         """Timer ids are "<frame>:<kind>:<n>"; kinds wait and retry resume the frame, kinds
@@ -300,6 +350,9 @@ class Run:
     def drain(self) -> None:
         frames = self.ex["frames"]
         while self.ready:
+            if self.env.budget <= 0:
+                self.step.more = self.ex["status"] == "RUNNING"
+                return
             fid = self.ready.popleft()
             fr = frames.get(fid)
             if fr is None or self.ex["status"] != "RUNNING":
@@ -333,7 +386,19 @@ class Run:
             self.fail_state(fid, fr, exc.error, exc.cause)
 
     def dumps_checked(self, value: Any) -> str:
-        text = dumps(value)
+        wrapped = value
+        for _ in range(_MARGIN):
+            wrapped = [wrapped]
+        try:
+            # Encoded inside _MARGIN lists, so that a value is refused here, where Catch
+            # sees it, rather than when the runtime stores it inside the execution state.
+            text = dumps(wrapped)[_MARGIN:-_MARGIN]
+        except orjson.JSONEncodeError as exc:
+            # Only what workflow steps built can get here (every entry point bounds depth):
+            # e.g. a loop that wraps its input one level deeper each time round.
+            raise StatesError(
+                errors.RUNTIME, f"The state's result cannot be stored: {exc}."
+            ) from None
         if len(text) > MAX_PAYLOAD:
             raise StatesError(
                 errors.DATA_LIMIT_EXCEEDED,

@@ -9,6 +9,7 @@ from typing import Any
 from invoiceflow.engine import arns
 from invoiceflow.engine.core import new_state
 from invoiceflow.engine.values import dumps, loads
+from invoiceflow.limits import MAX_PAYLOAD, TooDeep, text_depth
 from invoiceflow.store import Transaction
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-]{1,80}$")
@@ -20,6 +21,34 @@ class ExecutionAlreadyExists(Exception):
 
 class InvalidName(ValueError):
     pass
+
+
+class InvalidInput(ValueError):
+    """An execution input that is not JSON, or is too large or too deep to be one."""
+
+
+def payload_problem(text: Any) -> str | None:
+    """Why ``text`` cannot be an execution's input or a task's output, or None: it must be
+    JSON text of at most 256 KiB, nested at most ``JSON_DEPTH`` deep (what a workflow adds
+    around it must still be storable)."""
+    if not isinstance(text, str | bytes):
+        return "not JSON text"
+    size = len(text.encode() if isinstance(text, str) else text)
+    if size > MAX_PAYLOAD:
+        return f"{size} bytes, more than the {MAX_PAYLOAD} allowed"
+    try:
+        text_depth(text)
+        loads(text)
+    except TooDeep as exc:
+        return str(exc)
+    except ValueError:
+        return f"not JSON: '{_clip(text)}'"
+    return None
+
+
+def _clip(text: str | bytes) -> str:
+    head = text[:100]
+    return head if isinstance(head, str) else head.decode(errors="replace")
 
 
 def create_execution(
@@ -39,7 +68,9 @@ def create_execution(
     name = name or str(uuid.uuid4())
     if not _NAME.match(name):
         raise InvalidName(f"Invalid Name: '{name}'")
-    loads(input_text)  # refuse what is not JSON before anything is written
+    problem = payload_problem(input_text)  # refused before anything is written
+    if problem is not None:
+        raise InvalidInput(f"Invalid State Machine Execution Input: {problem}")
     arn = arns.execution_arn(arns.name_of(sm_arn), name)
     row = tx.fetchone(
         "insert_execution",

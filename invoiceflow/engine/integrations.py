@@ -12,7 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from invoiceflow.engine.commands import Invoke
-from invoiceflow.engine.executions import ExecutionAlreadyExists, InvalidName, create_execution
+from invoiceflow.engine.executions import (
+    ExecutionAlreadyExists,
+    InvalidInput,
+    InvalidName,
+    create_execution,
+)
 from invoiceflow.engine.resources import REQUEST_RESPONSE, TOKEN
 from invoiceflow.engine.values import dumps
 from invoiceflow.queues import QueueError
@@ -58,11 +63,12 @@ def start_execution(
             tx, sm_arn, params.get("Name"), input_text, now, parent=link, tenant=tenant
         )
     except (ExecutionAlreadyExists, InvalidName, ValueError) as exc:
-        error = (
-            "StepFunctions.ExecutionAlreadyExistsException"
-            if isinstance(exc, ExecutionAlreadyExists)
-            else "StepFunctions.InvalidNameException"
-        )
+        if isinstance(exc, ExecutionAlreadyExists):
+            error = "StepFunctions.ExecutionAlreadyExistsException"
+        elif isinstance(exc, InvalidInput):
+            error = "StepFunctions.InvalidExecutionInputException"
+        else:
+            error = "StepFunctions.InvalidNameException"
         runtime.post(tx, execution_id, {**fail, "error": error, "cause": str(exc)}, now)
         return
     started = {"ExecutionArn": child_arn, "StartDate": start}

@@ -18,10 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import structlog
+
 from invoiceflow.engine import tokens
 from invoiceflow.engine.commands import CancelTask, CancelTimer, Env, Invoke, SetTimer, Step
-from invoiceflow.engine.core import advance, iso
+from invoiceflow.engine.core import advance, iso, new_state
 from invoiceflow.engine.definition import Definition
+from invoiceflow.engine.errors import RUNTIME
 from invoiceflow.engine.handlers import Invoker
 from invoiceflow.engine.handlers import run as run_handler
 from invoiceflow.engine.integrations import Integration, builtin_integrations
@@ -30,9 +33,26 @@ from invoiceflow.engine.values import dumps, loads
 from invoiceflow.queues import Queues
 from invoiceflow.store import Database, Transaction
 
+log = structlog.get_logger("invoiceflow.engine")
+
 INLINE_BUDGET = 0.2  # seconds of a round that may go to handlers before they are deferred
 LEASE = 5.0  # seconds an owner holds what it claimed unless it renews (see Worker)
 INLINE_EVENTS = 1000  # answers fed straight to one execution per commit, then via mailbox
+ROUND_EVENTS = 1000  # history events one execution adds per round before it gives way
+
+
+class Ended(NamedTuple):
+    """An execution reached a final status: what ``Runtime.on_end`` hooks are told, inside
+    the transaction that records it (as EventBridge's "Execution Status Change" on AWS)."""
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    tenant: str
+    status: str
+    input: str
+    error: str | None
+    cause: str | None
 
 
 class Due(NamedTuple):
@@ -71,12 +91,15 @@ class _Claimed:
     parent: str | None
     redrive_count: int
     tenant: str
-    defn: Definition
+    state_text: str
+    defn: Definition | None
     env: Env
     consumed: list[int] = field(default_factory=list)
     history: list[tuple[Any, ...]] = field(default_factory=list)
     commands: list[Any] = field(default_factory=list)
     final: Step | None = None
+    more: bool = False
+    poison: str | None = None  # why this execution cannot go on: it fails alone
 
 
 class Runtime:
@@ -102,6 +125,8 @@ class Runtime:
         # for their next poll.
         self.work_added = threading.Event()
         self._local = threading.local()
+        # Called in the transaction that records an execution's end (any final status).
+        self.on_end: list[Callable[[Transaction, Ended], None]] = []
 
     # -- one round -----------------------------------------------------------------------
     def run_round(self, owner: str, limit: int = 100, lease: float = LEASE) -> int:
@@ -118,17 +143,24 @@ class Runtime:
         started = time.monotonic()
         claimed = [self._load(row, now) for row in rows]
         for ex in claimed:
-            for mailbox_id, event in by_id.get(ex.id, ()):
-                ex.consumed.append(mailbox_id)
-                self._feed(ex, loads(event))
-            self._run_inline(ex, started)
+            try:
+                for mailbox_id, event in by_id.get(ex.id, ()):
+                    if ex.more or ex.poison:
+                        break  # the rest waits in the mailbox for the next round
+                    ex.consumed.append(mailbox_id)
+                    self._feed(ex, loads(event))
+                self._run_inline(ex, started)
+            except Exception as exc:  # a defect or a value we cannot handle: this one fails
+                ex.poison = _describe(exc)
+            if ex.poison:
+                ex.consumed = [mailbox_id for mailbox_id, _ in by_id.get(ex.id, ())]
         with self.db.transaction() as tx:
             # Leases that ran out meanwhile may have been claimed by another owner: commit
             # only what this owner still holds (one query for the whole round).
             held = {row[0] for row in tx.fetch("leased_to", (owner,))}
             for ex in claimed:
                 if ex.id in held:
-                    self._commit(tx, ex, owner)
+                    self._commit_alone(tx, ex, owner)
         return len(claimed)
 
     def _load(self, row: tuple[Any, ...], now: float) -> _Claimed:
@@ -139,7 +171,7 @@ class Runtime:
             execution={
                 "Id": arn,
                 "Name": name,
-                "Input": loads(input_text),
+                "Input": None,
                 "StartTime": iso(start_date),
                 "RoleArn": "",
                 "RedriveCount": redrives,
@@ -147,26 +179,37 @@ class Runtime:
             },
             state_machine={"Id": sm_arn, "Name": sm_name},
             new_token=tokens.new_token,
+            budget=ROUND_EVENTS,
         )
-        return _Claimed(
+        ex = _Claimed(
             id=ex_id,
             arn=arn,
             name=name,
             sm_arn=sm_arn,
-            state=loads(state),
+            state={},
             start_date=start_date,
             input=input_text,
             parent=parent,
             redrive_count=redrives,
             tenant=tenant,
-            defn=self.definitions(sm_arn),
+            state_text=state,
+            defn=None,
             env=env,
         )
+        try:
+            env.execution["Input"] = loads(input_text)
+            ex.state = loads(state)
+            ex.defn = self.definitions(sm_arn)
+        except Exception as exc:
+            ex.poison = _describe(exc)
+        return ex
 
     def _feed(self, ex: _Claimed, event: dict[str, Any]) -> None:
+        assert ex.defn is not None
         step = advance(ex.defn, ex.state, event, ex.env)
         ex.history.extend(step.history)
         ex.commands.extend(step.commands)
+        ex.more = step.more
         if step.status is not None:
             ex.final = step
 
@@ -181,7 +224,7 @@ class Runtime:
             i += 1
             if not isinstance(cmd, Invoke) or cmd.resource.service not in _LAMBDA:
                 continue
-            if time.monotonic() - started > INLINE_BUDGET:
+            if ex.more or time.monotonic() - started > INLINE_BUDGET:
                 return
             ex.commands[i - 1] = None  # handled here: nothing to commit for it
             if cmd.token is not None:
@@ -201,6 +244,91 @@ class Runtime:
                 self._feed(ex, {"t": "result", "task": cmd.task_id, **outcome})
 
     # -- commit --------------------------------------------------------------------------
+    def _commit_alone(self, tx: Transaction, ex: _Claimed, owner: str) -> None:
+        """Commit one execution's round under a savepoint of its own: whatever goes wrong
+        with it (a value too deep to store, a defect) fails that execution alone, and the
+        round's other executions commit as usual."""
+        if ex.poison is None:
+            tx.execute_raw("SAVEPOINT execution")
+            try:
+                self._commit(tx, ex, owner)
+            except Exception as exc:
+                tx.execute_raw("ROLLBACK TO SAVEPOINT execution")
+                ex.poison = _describe(exc)
+            tx.execute_raw("RELEASE SAVEPOINT execution")
+            if ex.poison is None:
+                return
+        self._fail(tx, ex, owner, ex.poison)
+
+    def _fail(self, tx: Transaction, ex: _Claimed, owner: str, reason: str) -> None:
+        """Record ``ex`` as FAILED with States.Runtime, from the state it had before this
+        round: the events it was fed are consumed, so they cannot poison the next owner."""
+        now = self.clock.now()
+        cause = f"The execution could not go on: {reason}"
+        try:
+            state = loads(ex.state_text)
+            eid = int(state["eid"])
+        except Exception:
+            state, eid = new_state(), 0
+        root = state.get("frames", {}).get("0")
+        if root is not None:
+            # Kept for redrive, which re-enters the state the execution was in.
+            for key in ("task", "timer", "join"):
+                root.pop(key, None)
+            root["ph"] = "failed"
+            state["frames"] = {"0": root}
+        events: list[tuple[Any, ...]] = []
+        if eid == 0:  # it failed on its start: the history still begins with it
+            started = {
+                "input": ex.input,
+                "inputDetails": {"truncated": False},
+                "roleArn": "",
+                "stateMachineArn": ex.sm_arn,
+            }
+            events.append((1, 0, "ExecutionStarted", now, "executionStartedEventDetails", started))
+            eid = 1
+        details = {"error": RUNTIME, "cause": cause}
+        events.append(
+            (eid + 1, eid, "ExecutionFailed", now, "executionFailedEventDetails", details)
+        )
+        state["status"] = "FAILED"
+        state["eid"] = eid + 1
+        tx.executemany("consume_event", [(m,) for m in ex.consumed])
+        tx.execute(
+            "save_execution", (dumps(state), "FAILED", None, RUNTIME, cause, now, ex.id, owner)
+        )
+        tx.execute("insert_history", (ex.id, events[0][0], eid + 1, dumps(events)))
+        ex.env.now = now
+        final = Step(status="FAILED", error=RUNTIME, cause=cause)
+        if ex.parent:
+            self._notify_parent(tx, ex, final)
+        self._ended(tx, ex, final, guarded=True)
+
+    def _ended(self, tx: Transaction, ex: _Claimed, final: Step, *, guarded: bool = False) -> None:
+        if not self.on_end:
+            return
+        ended = Ended(
+            ex.arn,
+            ex.sm_arn,
+            ex.name,
+            ex.tenant,
+            final.status or "",
+            ex.input,
+            final.error,
+            final.cause,
+        )
+        for hook in self.on_end:
+            if not guarded:
+                hook(tx, ended)
+                continue
+            tx.execute_raw("SAVEPOINT hook")
+            try:
+                hook(tx, ended)
+            except Exception:
+                tx.execute_raw("ROLLBACK TO SAVEPOINT hook")
+                log.exception("end of execution hook failed", execution=ex.arn)
+            tx.execute_raw("RELEASE SAVEPOINT hook")
+
     def _commit(self, tx: Transaction, ex: _Claimed, owner: str) -> None:
         tx.executemany("consume_event", [(m,) for m in ex.consumed])
         now = ex.env.now
@@ -238,8 +366,15 @@ class Runtime:
             tx.execute(
                 "insert_history", (ex.id, ex.history[0][0], ex.history[-1][0], dumps(ex.history))
             )
-        if final and ex.parent:
-            self._notify_parent(tx, ex, final)
+        if ex.more and not final:
+            # The budget ran out with frames ready: continue in a later round, after
+            # whatever else is due (a stop, other executions, a shutdown).
+            tx.execute("enqueue", (ex.id, now, _CONTINUE))
+            tx.execute("wake", (now, ex.id, now))
+        if final:
+            if ex.parent:
+                self._notify_parent(tx, ex, final)
+            self._ended(tx, ex, final)
 
     def _apply(self, tx: Transaction, ex: _Claimed, cmd: Any, now: float) -> None:
         if isinstance(cmd, SetTimer):
@@ -377,6 +512,12 @@ class Runtime:
 
 
 _LAMBDA = ("lambda-function", "lambda")
+_CONTINUE = dumps({"t": "continue"})
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc) or "no detail"
+    return f"{type(exc).__name__}: {text[:500]}"
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from invoiceflow.engine.choice import COMPARISONS, OPERATORS, TYPE_TESTS, parse_
 from invoiceflow.engine.intrinsics import IntrinsicSyntaxError, compile_intrinsic, is_intrinsic
 from invoiceflow.engine.paths import PathError, compile_getter, compile_reference
 from invoiceflow.engine.resources import parse_resource
+from invoiceflow.limits import TooDeep, check_depth, text_depth
 
 __all__ = ["Problem", "validate"]
 
@@ -156,6 +157,9 @@ def _pairs(pairs: list[tuple[str, Any]]) -> _Obj:
     return obj
 
 
+MAX_DEFINITION = 1024 * 1024  # bytes, the Step Functions quota on a definition
+
+
 def parse_definition(text: str) -> Any:
     """Parse JSON text keeping track of duplicate keys; raises ValueError if not JSON."""
     return json.loads(text, object_pairs_hook=_pairs)
@@ -164,11 +168,26 @@ def parse_definition(text: str) -> Any:
 def validate(definition: dict[str, Any] | str) -> list[Problem]:
     """Every problem of ``definition`` (a dict or JSON text); empty when it is valid."""
     if isinstance(definition, str | bytes):
+        text = definition if isinstance(definition, str) else definition.decode()
+        if len(text.encode()) > MAX_DEFINITION:
+            return [
+                Problem(
+                    "$",
+                    f"the definition is larger than {MAX_DEFINITION} bytes",
+                    "INVALID_JSON_DESCRIPTION",
+                )
+            ]
         try:
-            definition = parse_definition(
-                definition if isinstance(definition, str) else definition.decode()
-            )
-        except ValueError as exc:
+            text_depth(text)
+            definition = parse_definition(text)
+        except ValueError as exc:  # TooDeep is one
+            return [
+                Problem("$", f"the definition is not valid JSON: {exc}", "INVALID_JSON_DESCRIPTION")
+            ]
+    else:
+        try:
+            check_depth(definition)
+        except TooDeep as exc:
             return [
                 Problem("$", f"the definition is not valid JSON: {exc}", "INVALID_JSON_DESCRIPTION")
             ]

@@ -6,7 +6,9 @@ from typing import Any
 
 import orjson
 
-MAX_PAYLOAD = 256 * 1024  # bytes, the Step Functions quota on state input and output
+from invoiceflow.limits import MAX_PAYLOAD
+
+__all__ = ["MAX_PAYLOAD", "dumps", "loads"]
 
 
 def dumps(value: Any) -> str:

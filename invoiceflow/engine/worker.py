@@ -7,6 +7,12 @@ worker takes the work over. A worker started under a name that an earlier one us
 that name's leases over at once: the name being reused means its previous life has ended
 (as when a supervisor restarts ``invoiceflow worker --name w1``).
 
+A pass that raises (the database unreachable for longer than its lock timeout, a defect) is
+logged and tried again after a growing pause; an execution that cannot be advanced fails on
+its own in the runtime and never gets here. Only after ``max_failures`` passes in a row have
+failed does the loop give up, with ``error`` set, so that a supervisor sees the process end
+(``invoiceflow worker`` exits non-zero) and ``/readyz`` reports it.
+
 An idle worker does not take the write lock to look for work: it asks read-only when the
 next execution or task falls due and sleeps until then, at most ``POLL`` seconds (other
 processes may add work at any time), or until this process's runtime signals new work.
@@ -14,15 +20,21 @@ processes may add work at any time), or until this process's runtime signals new
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 
+import structlog
+
 from invoiceflow.engine.runtime import LEASE, Runtime
 
+log = structlog.get_logger("invoiceflow.worker")
+
 POLL = 0.005
+MAX_FAILURES = 20  # passes in a row that may fail before the loop gives up (about a minute)
 
 
 class Worker:
@@ -35,6 +47,7 @@ class Worker:
         lease: float = LEASE,
         chores: Sequence[Callable[[], int]] = (),
         give_way: Callable[[], float] | None = None,
+        max_failures: int = MAX_FAILURES,
     ) -> None:
         """``chores`` are further work this worker does on every pass (feeding queues to
         handlers, moving dead letters); each returns how much it found. ``give_way``,
@@ -48,6 +61,8 @@ class Worker:
         self.lease = lease
         self.stopping = threading.Event()
         self.give_way = give_way
+        self.max_failures = max_failures
+        self.error: BaseException | None = None  # why the loop gave up, if it did
 
     def run_once(self) -> int:
         """One pass: returns how much work it found."""
@@ -63,20 +78,38 @@ class Worker:
 
     def run(self) -> None:
         """Work until ``stop``; on the way out, hand back whatever is still leased."""
-        self.runtime.release(self.owner)
         renewer = threading.Thread(target=self._renew, name=f"lease-{self.owner}", daemon=True)
-        renewer.start()
+        failures = 0
         try:
+            self.runtime.release(self.owner)
+            renewer.start()
             while not self.stopping.is_set():
-                began = time.monotonic()
-                if not self.run_once():
-                    self.wait_for_work()
-                elif self.give_way is not None and (share := self.give_way()) > 0:
-                    self.stopping.wait((time.monotonic() - began) * share / (1 - share))
+                try:
+                    self._pass()
+                except Exception:
+                    failures += 1
+                    log.exception("worker pass failed", worker=self.owner, failures=failures)
+                    if failures >= self.max_failures:
+                        raise
+                    self.stopping.wait(min(5.0, 0.01 * 2**failures))
+                else:
+                    failures = 0
+        except BaseException as exc:
+            self.error = exc
+            log.error("worker stopped by an error", worker=self.owner, error=repr(exc))
         finally:
             self.stopping.set()
-            renewer.join()
-            self.runtime.release(self.owner)
+            if renewer.is_alive():
+                renewer.join()
+            with contextlib.suppress(Exception):  # a lease not handed back runs out anyway
+                self.runtime.release(self.owner)
+
+    def _pass(self) -> None:
+        began = time.monotonic()
+        if not self.run_once():
+            self.wait_for_work()
+        elif self.give_way is not None and (share := self.give_way()) > 0:
+            self.stopping.wait((time.monotonic() - began) * share / (1 - share))
 
     def wait_for_work(self) -> None:
         runtime = self.runtime
@@ -92,7 +125,10 @@ class Worker:
 
     def _renew(self) -> None:
         while not self.stopping.wait(self.lease / 3):
-            self.runtime.renew(self.owner, self.lease)
+            try:
+                self.runtime.renew(self.owner, self.lease)
+            except Exception:  # tried again a third of a lease later
+                log.exception("lease renewal failed", worker=self.owner)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from invoiceflow.limits import TooDeep, check_depth
+
 Handler = Callable[[Any, "LambdaContext"], Any]
 Observer = Callable[[str, float, bool], None]  # (handler name, seconds, succeeded)
 DEFAULT_TIMEOUT = 900.0  # Lambda's ceiling, for handlers a Task gives no timeout
@@ -73,13 +75,25 @@ class Registry:
         began = time.perf_counter()
         try:
             output = fn(event, context)
-            orjson.dumps(output)  # what a handler returns must be JSON, as with Lambda
         except Exception as exc:
             self._observe(name, began, False)
             return {
                 "ok": False,
                 "error": type(exc).__name__,
                 "cause": error_document(exc, request_id),
+            }
+        try:
+            # What a handler returns must be JSON, as with Lambda, and no deeper than any
+            # other value the engine takes in.
+            orjson.dumps(output)
+            check_depth(output)
+        except (TypeError, TooDeep) as exc:
+            self._observe(name, began, False)
+            problem = MarshalError(f"Unable to marshal response: {exc}")
+            return {
+                "ok": False,
+                "error": "Runtime.MarshalError",
+                "cause": error_document(problem, request_id),
             }
         self._observe(name, began, True)
         return {"ok": True, "output": output}
@@ -89,6 +103,10 @@ class Registry:
             took = time.perf_counter() - began
             for observer in self.observers:
                 observer(name, took, ok)
+
+
+class MarshalError(Exception):
+    """A handler's return value that cannot be passed on as JSON."""
 
 
 def error_document(exc: BaseException, request_id: str) -> str:
