@@ -25,9 +25,12 @@ class Problem(BaseModel):
     message: str
 
 
-class ApiError(Exception):
+class ApiError(HTTPException):
+    """A refusal with its code. An ``HTTPException``, so that FastAPI lets it through
+    unchanged when it is raised while a body is being read."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(status, message)
         self.status = status
         self.code = code
         self.message = message
@@ -67,6 +70,10 @@ def problem(status: int, code: str, message: str, **headers: str) -> JSONRespons
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors()[:10]:
+        if error.get("type") == "json_invalid":
+            why = error.get("ctx", {}).get("error", "")
+            parts.append(f"The body is not JSON: {why}" if why else "The body is not JSON.")
+            continue
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts) or "The request is not valid."

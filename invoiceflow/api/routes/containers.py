@@ -7,17 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime
 
 from invoiceflow.api import idempotency, paging, uploads
 from invoiceflow.api.context import Svc, Tenant
 from invoiceflow.api.errors import ApiError, not_found, responses
+from invoiceflow.api.json_body import JsonRoute
 from invoiceflow.api.models import ContainerOut, ContainerPage, InvoicePage, State
 from invoiceflow.api.routes.invoices import invoice_page
 from invoiceflow.pipeline import containers, submit
 from invoiceflow.pipeline.containers import Container
 from invoiceflow.store import ConstraintViolation, Transaction
 
-router = APIRouter(prefix="/v1/containers", tags=["containers"])
+router = APIRouter(prefix="/v1/containers", tags=["containers"], route_class=JsonRoute)
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -112,7 +114,10 @@ def list_containers(
     svc: Svc,
     tenant: Tenant,
     state: State | None = None,
-    since: Annotated[datetime | None, Query(description="Only containers created since.")] = None,
+    since: Annotated[
+        AwareDatetime | None,
+        Query(description="Only containers created since (with a time zone: Z or +hh:mm)."),
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ContainerPage:

@@ -11,6 +11,7 @@ from invoiceflow.api import idempotency
 from invoiceflow.api.context import Services, Svc, Tenant
 from invoiceflow.api.context import tenant as tenant_of
 from invoiceflow.api.errors import ApiError, not_found, responses
+from invoiceflow.api.json_body import check_depth
 from invoiceflow.api.models import EventAccepted, EventOut
 from invoiceflow.pipeline import events
 from invoiceflow.store import Transaction
@@ -61,11 +62,17 @@ async def submit_event(request: Request) -> Response:
         body += chunk
         if len(body) > MAX_EVENT:
             raise ApiError(413, "PayloadTooLarge", f"An event may be at most {MAX_EVENT} bytes.")
+    data = bytes(body)
+    check_depth(data)
     try:
-        events.check(bytes(body))
+        data.decode()
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "InvalidJson", f"The body is not UTF-8: {exc.reason}.") from None
+    try:
+        events.check(data)
     except events.InvalidEvent as exc:
         raise ApiError(422, "InvalidInvoice", str(exc)) from None
-    return await svc.batcher.run(partial(_accept, svc, who, bytes(body), key))
+    return await svc.batcher.run(partial(_accept, svc, who, data, key))
 
 
 def _accept(svc: Services, tenant: str, body: bytes, key: str | None, tx: Transaction) -> Response:

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from invoiceflow.api.context import Svc, Tenant
 from invoiceflow.api.errors import ApiError, responses
+from invoiceflow.api.json_body import JsonRoute
 from invoiceflow.api.models import ExecutionOut, ExecutionPage, HistoryPage, Redriven, Stopped
 
-router = APIRouter(prefix="/v1/executions", tags=["executions"])
+_TOKEN = re.compile(r"[0-9]{1,18}")  # ids the engine gives fit in 63 bits
+router = APIRouter(prefix="/v1/executions", tags=["executions"], route_class=JsonRoute)
 Status = Annotated[
     str | None,
     Query(pattern="^(RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED|PENDING_REDRIVE)$"),
 ]
+
+
+def _token(given: str | None) -> str | None:
+    """A ``next_token`` as the engine gave it (an event or row id), or 400: an id of any
+    other shape would reach the database as a number it cannot hold."""
+    if given is not None and not _TOKEN.fullmatch(given):
+        raise ApiError(400, "InvalidToken", "The next_token is not one this API gave.")
+    return given
 
 
 @router.get("", response_model=ExecutionPage, responses=responses(400, 401, 404, 422))
@@ -30,7 +41,7 @@ def list_executions(
         stateMachineArn=state_machine_arn,
         statusFilter=status,
         maxResults=limit,
-        nextToken=next_token,
+        nextToken=_token(next_token),
     )
 
 
@@ -48,10 +59,8 @@ def history(
     next_token: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    if next_token is not None and not next_token.isdigit():
-        raise ApiError(400, "InvalidToken", "The next_token is not one this API gave.")
     return svc.sfn(tenant).get_execution_history(
-        executionArn=arn, maxResults=limit, reverseOrder=reverse, nextToken=next_token
+        executionArn=arn, maxResults=limit, reverseOrder=reverse, nextToken=_token(next_token)
     )
 
 

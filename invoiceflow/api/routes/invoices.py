@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -10,11 +11,12 @@ from fastapi import APIRouter, Query
 
 from invoiceflow.api import paging
 from invoiceflow.api.context import Services, Svc, Tenant
-from invoiceflow.api.errors import not_found, responses
+from invoiceflow.api.errors import ApiError, not_found, responses
+from invoiceflow.api.json_body import JsonRoute
 from invoiceflow.api.models import InvoiceOut, InvoicePage
 from invoiceflow.pipeline import containers
 
-router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"], route_class=JsonRoute)
 
 
 def invoice_out(row: tuple[object, ...]) -> InvoiceOut:
@@ -38,8 +40,8 @@ def invoice_page(
     before, before_id = paging.decode(cursor)
     low = issued_from.isoformat() if issued_from else None
     high = issued_to.isoformat() if issued_to else None
-    least = float(total_min) if total_min is not None else None
-    most = float(total_max) if total_max is not None else None
+    least = _bound(total_min)
+    most = _bound(total_max)
     flagged = None if duplicate is None else int(duplicate)
     with svc.db.transaction(write=False) as tx:
         filters = (container, container, supplier, supplier, low, low, high, high)
@@ -57,6 +59,16 @@ def invoice_page(
     )
 
 
+def _bound(total: Decimal | None) -> float | None:
+    """A total as the store compares it; 400 for one no float can hold (1e999999999)."""
+    if total is None:
+        return None
+    value = float(total)
+    if not math.isfinite(value):
+        raise ApiError(400, "InvalidTotal", "Totals must be numbers a float can hold.")
+    return value
+
+
 @router.get("", response_model=InvoicePage, responses=responses(400, 401, 422))
 def list_invoices(
     svc: Svc,
@@ -64,8 +76,8 @@ def list_invoices(
     supplier: Annotated[str | None, Query(description="Seller tax id, id or name.")] = None,
     issued_from: date | None = None,
     issued_to: date | None = None,
-    total_min: Decimal | None = None,
-    total_max: Decimal | None = None,
+    total_min: Annotated[Decimal | None, Query(allow_inf_nan=False)] = None,
+    total_max: Annotated[Decimal | None, Query(allow_inf_nan=False)] = None,
     duplicate: Annotated[bool | None, Query(description="Only (or no) likely duplicates.")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

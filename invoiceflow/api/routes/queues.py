@@ -10,12 +10,13 @@ from fastapi import APIRouter, Query
 
 from invoiceflow.api.context import Services, Svc, Tenant
 from invoiceflow.api.errors import ApiError, not_found, responses
+from invoiceflow.api.json_body import JsonRoute
 from invoiceflow.api.models import MessageList, MessageOut, QueueList, QueueOut, QueueRedriven
 from invoiceflow.queues import Queue, tenants
 from invoiceflow.queues.manager import find_optional as find_queue
 from invoiceflow.queues.queue import dead_letter_sources, find_all
 
-router = APIRouter(prefix="/v1/queues", tags=["queues"])
+router = APIRouter(prefix="/v1/queues", tags=["queues"], route_class=JsonRoute)
 
 
 def _queue(svc: Services, name: str) -> Queue:
