@@ -301,14 +301,22 @@ class StepFunctionsClient:
         execution_id = self._execution(executionArn, "GetExecutionHistory")[0]
         limit = min(max(int(maxResults or MAX_HISTORY_PAGE), 1), MAX_HISTORY_PAGE)
         with self.db.transaction(write=False) as tx:
+            # Event ids run without gaps, so the ids a page needs (one more, to know whether
+            # a next page exists) name the rows that hold them.
             if reverseOrder:
-                before = int(nextToken) if nextToken else 2**62
-                pages = tx.fetch("history_reverse", (execution_id, before))
-                rows = [e for p in pages for e in reversed(loads(p[0])) if e[0] < before]
+                if nextToken:
+                    before = _page_token(nextToken, "GetExecutionHistory")
+                else:
+                    newest = tx.fetchone("history_last", (execution_id,))
+                    before = (newest[0] if newest else 0) + 1
+                lowest = max(before - limit - 1, 0)
+                pages = tx.fetch("history_reverse", (execution_id, before, lowest))
+                rows = [e for p in pages for e in reversed(loads(p[0])) if lowest <= e[0] < before]
             else:
-                after = int(nextToken) if nextToken else 0
-                pages = tx.fetch("history", (execution_id, after))
-                rows = [e for p in pages for e in loads(p[0]) if e[0] > after]
+                after = _page_token(nextToken, "GetExecutionHistory", start=0)
+                until = after + limit + 1
+                pages = tx.fetch("history", (execution_id, after, until))
+                rows = [e for p in pages for e in loads(p[0]) if after < e[0] <= until]
         events = []
         for eid, prev, kind, ts, key, details in rows[:limit]:
             event: dict[str, Any] = {
@@ -457,11 +465,11 @@ class TaskAnswer:
         return {"t": "result", "ok": False, "error": self.error, "cause": self.cause}
 
 
-def _page_token(token: str | None, operation: str) -> int:
-    """The position a nextToken stands for: an id to continue below."""
+def _page_token(token: str | None, operation: str, start: int = 2**62) -> int:
+    """The position a nextToken stands for: an id to continue from (``start`` without one)."""
     if not token:
-        return 2**62
-    if not token.isdigit():
+        return start
+    if not token.isdigit() or len(token) > 18:
         raise ClientError("InvalidToken", "Invalid Token: not a token this call gave", operation)
     return int(token)
 

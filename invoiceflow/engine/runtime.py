@@ -39,6 +39,7 @@ INLINE_BUDGET = 0.2  # seconds of a round that may go to handlers before they ar
 LEASE = 5.0  # seconds an owner holds what it claimed unless it renews (see Worker)
 INLINE_EVENTS = 1000  # answers fed straight to one execution per commit, then via mailbox
 ROUND_EVENTS = 1000  # history events one execution adds per round before it gives way
+HISTORY_ROW = 500  # events stored together; a page of history reads at most a few rows
 
 
 class Ended(NamedTuple):
@@ -362,10 +363,10 @@ class Runtime:
                 owner,
             ),
         )
-        if ex.history:
-            tx.execute(
-                "insert_history", (ex.id, ex.history[0][0], ex.history[-1][0], dumps(ex.history))
-            )
+        history = ex.history
+        for i in range(0, len(history), HISTORY_ROW):  # rows small enough to read for a page
+            part = history[i : i + HISTORY_ROW]
+            tx.execute("insert_history", (ex.id, part[0][0], part[-1][0], dumps(part)))
         if ex.more and not final:
             # The budget ran out with frames ready: continue in a later round, after
             # whatever else is due (a stop, other executions, a shutdown).

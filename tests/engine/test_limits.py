@@ -176,6 +176,14 @@ def test_a_loop_of_pass_states_ends_at_the_history_quota_and_others_go_on(
     assert len(events) == MAX_HISTORY_EVENTS
     assert [e["id"] for e in events] == list(range(1, MAX_HISTORY_EVENTS + 1))
     assert events[-1]["type"] == "ExecutionFailed"
+    page = engine.client.get_execution_history
+    one = page(executionArn=spinning[0], maxResults=1, nextToken="12345")
+    assert [e["id"] for e in one["events"]] == [12346]
+    assert one["nextToken"] == "12346"
+    back = page(executionArn=spinning[0], maxResults=3, nextToken="12345", reverseOrder=True)
+    assert [e["id"] for e in back["events"]] == [12344, 12343, 12342]
+    newest = page(executionArn=spinning[0], maxResults=1, reverseOrder=True)["events"]
+    assert newest[0]["type"] == "ExecutionFailed"
 
 
 def test_a_loop_of_pass_states_can_be_stopped(engine: Engine) -> None:

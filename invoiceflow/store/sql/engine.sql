@@ -108,10 +108,18 @@ DELETE FROM mailbox WHERE id = ?
 INSERT INTO history (execution_id, first_id, last_id, events) VALUES (?, ?, ?, ?)
 
 -- name: history
-SELECT events FROM history WHERE execution_id = ? AND last_id > ? ORDER BY first_id
+-- The pages holding events (after, until]: a page of a history reads only its own rows.
+SELECT events FROM history
+WHERE execution_id = ? AND last_id > ? AND first_id <= ? ORDER BY first_id
+
+-- name: history_last
+-- The id of an execution's newest event, where a reverse listing starts.
+SELECT last_id FROM history WHERE execution_id = ? ORDER BY first_id DESC LIMIT 1
 
 -- name: history_reverse
-SELECT events FROM history WHERE execution_id = ? AND first_id < ? ORDER BY first_id DESC
+-- The pages holding events [from, before), newest first.
+SELECT events FROM history
+WHERE execution_id = ? AND first_id < ? AND last_id >= ? ORDER BY first_id DESC
 
 -- name: insert_task
 INSERT INTO tasks (execution_id, task_id, resource, payload, deadline, visible_at, lease_owner)
