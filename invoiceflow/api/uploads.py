@@ -4,7 +4,11 @@ refused before reading, and a body that grows past it is cut off at the limit.""
 
 from __future__ import annotations
 
+import contextlib
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
@@ -35,6 +39,33 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "PayloadTooLarge", f"Files may be at most {limit} bytes.")
 
 
+def x_filename(raw: str | None) -> str | None:
+    """The name an X-Filename header gives: percent-encoded UTF-8 (``%C3%A9t%C3%A9.csv``),
+    or UTF-8 sent as it is (which arrives decoded as Latin-1)."""
+    if raw is None:
+        return None
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):  # else Latin-1 it was
+        raw = raw.encode("latin-1").decode("utf-8")
+    try:
+        return unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise ApiError(
+            400, "InvalidFileName", "X-Filename must be UTF-8, percent-encoded."
+        ) from None
+
+
+def part_name(disposition: str | None, plain: str | None) -> str | None:
+    """The file name of a multipart part: RFC 5987's ``filename*=UTF-8''...`` when given
+    (Starlette reads only ``filename``, the ASCII fallback browsers send beside it)."""
+    if disposition and "filename*" in disposition.lower():
+        header = Message()
+        header["content-disposition"] = disposition
+        for key, value in header.get_params([], header="content-disposition"):
+            if key == "filename" and isinstance(value, tuple):  # the RFC 2231 form
+                return collapse_rfc2231_value(value)
+    return plain
+
+
 def _file_name(raw: str | None) -> str:
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not name or len(name) > 255 or not name.isprintable():
@@ -51,7 +82,7 @@ async def read_file(request: Request, limit: int, header_name: str | None) -> tu
     if media == "multipart/form-data":
         name, data = await _multipart(request, limit)
     elif media in RAW_TYPES:
-        name = _file_name(header_name)
+        name = _file_name(x_filename(header_name))
         data = await _raw(request, limit)
     else:
         raise ApiError(
@@ -105,4 +136,5 @@ async def _multipart(request: Request, limit: int) -> tuple[str, bytes]:
         await form.close()  # spooled parts are temporary files
     if len(data) > limit:
         raise _too_large(limit)
-    return _file_name(upload.filename), data
+    disposition = upload.headers.get("content-disposition")
+    return _file_name(part_name(disposition, upload.filename)), data

@@ -12,16 +12,34 @@ from invoiceflow.api.context import Services, Svc, Tenant
 from invoiceflow.api.errors import ApiError, not_found, responses
 from invoiceflow.api.json_body import JsonRoute
 from invoiceflow.api.models import MessageList, MessageOut, QueueList, QueueOut, QueueRedriven
+from invoiceflow.pipeline.handlers import PREFIX
 from invoiceflow.queues import Queue, tenants
-from invoiceflow.queues.manager import find_optional as find_queue
 from invoiceflow.queues.queue import dead_letter_sources, find_all
 
 router = APIRouter(prefix="/v1/queues", tags=["queues"], route_class=JsonRoute)
 
 
-def _queue(svc: Services, name: str) -> Queue:
+def _visible(svc: Services, tenant: str) -> tuple[list[Queue], dict[int, tenants.Counts]]:
+    """The queues a tenant sees, with its counts: the pipeline's (every tenant's work goes
+    through them), any queue holding the tenant's messages, and the dead-letter queues and
+    sources of those, so that a redrive's path shows. Queues of other applications or
+    tenants are not named to it at all."""
+    queues = svc.pipeline.engine.runtime.queues
     with svc.db.transaction(write=False) as tx:
-        found = find_queue(tx, name)
+        every = find_all(tx)
+    mine = tenants.counts(queues, tenant)
+    held = {q.name for q in every if q.id in mine or q.name.startswith(PREFIX)}
+    chosen = set(held)
+    for q in every:
+        if q.redrive is not None and q.name in held:
+            chosen.add(q.redrive.dead_letter_queue)
+        if q.redrive is not None and q.redrive.dead_letter_queue in held:
+            chosen.add(q.name)
+    return [q for q in every if q.name in chosen], mine
+
+
+def _queue(svc: Services, tenant: str, name: str) -> Queue:
+    found = next((q for q in _visible(svc, tenant)[0] if q.name == name), None)
     if found is None:
         raise not_found("queue")
     return found
@@ -29,13 +47,10 @@ def _queue(svc: Services, name: str) -> Queue:
 
 @router.get("", response_model=QueueList, responses=responses(401))
 def list_queues(svc: Svc, tenant: Tenant) -> QueueList:
-    queues = svc.pipeline.engine.runtime.queues
-    with svc.db.transaction(write=False) as tx:
-        every = find_all(tx)
-    mine = tenants.counts(queues, tenant)
+    visible, mine = _visible(svc, tenant)
     now = time.time()
     out = []
-    for q in every:
+    for q in visible:
         counts = mine.get(q.id, tenants.NONE)
         out.append(
             QueueOut(
@@ -59,7 +74,7 @@ def peek(
     svc: Svc, tenant: Tenant, name: str, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> MessageList:
     """Your messages in a queue, oldest first, left where they are."""
-    queue = _queue(svc, name)
+    queue = _queue(svc, tenant, name)
     found = tenants.peek(svc.pipeline.engine.runtime.queues, queue, tenant, limit)
     return MessageList(
         messages=[
@@ -79,7 +94,7 @@ def peek(
 @router.post("/{name}/redrive", response_model=QueueRedriven, responses=responses(401, 404, 409))
 def redrive(svc: Svc, tenant: Tenant, name: str) -> QueueRedriven:
     """Move your messages in a dead-letter queue back to the queues they came from."""
-    queue = _queue(svc, name)
+    queue = _queue(svc, tenant, name)
     with svc.db.transaction(write=False) as tx:
         is_dead_letter = bool(dead_letter_sources(tx, queue))
     if not is_dead_letter:
