@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,11 @@ from pathlib import Path
 
 import httpx
 
+from invoiceflow.engine import Engine
+from invoiceflow.functions import Registry
+from invoiceflow.functions.worker import full_worker
 from invoiceflow.samples import SAMPLES
+from invoiceflow.serve import WorkerLoop
 from invoiceflow.store.sqlite import SQLiteDatabase
 from tests.api.rawhttp import connect, head, read_answer, send_quietly
 
@@ -118,3 +123,87 @@ def test_serve_works_alone_and_stops_gracefully(tmp_path: Path) -> None:
         held = tx.fetch_raw("SELECT COUNT(*) FROM executions WHERE lease_owner IS NOT NULL")
     db.close()
     assert held == [(0,)]  # every lease handed back
+
+
+HANGING = {
+    "StartAt": "Hang",
+    "States": {
+        "Hang": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:000000000000:function:hang",
+            "End": True,
+        }
+    },
+}
+
+
+def test_serve_stops_within_its_drain_timeout_whatever_is_running(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/serve.db"
+    key = cli("keys", "create", "--tenant", "acme", "--database-url", url)
+    db = SQLiteDatabase(str(tmp_path / "serve.db"))
+    engine = Engine.open(db, invoker=Registry())
+    machine = engine.client.create_state_machine(name="hang", definition=json.dumps(HANGING))
+    arn = engine.client.start_execution(stateMachineArn=machine["stateMachineArn"])
+    command = [sys.executable, "-m", "tests.api.hanging", url, "2"]
+    with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE) as proc:
+        try:
+            assert proc.stderr is not None
+            serving = json.loads(proc.stderr.readline())
+            assert serving["event"] == "serving"
+            while json.loads(proc.stderr.readline())["event"] != "hanging":
+                pass
+            with connect(serving["url"]) as sock:  # an upload whose body never comes
+                auth = ("Authorization", f"Bearer {key}")
+                sock.sendall(head("POST", "/v1/containers", auth, ("Content-Length", "999")))
+                sock.sendall(b"invoice_number,total\n")
+                proc.send_signal(signal.SIGTERM)
+                code = proc.wait(timeout=60)
+            events = [json.loads(line)["event"] for line in proc.stderr.read().splitlines()]
+        finally:
+            proc.kill()
+    assert code == 1 and "stopped, abandoning work still running" in events, events
+    with db.transaction(write=False) as tx:  # the leases were handed back ...
+        held = tx.fetch_raw(
+            "SELECT (SELECT COUNT(*) FROM executions WHERE lease_owner IS NOT NULL)"
+            " + (SELECT COUNT(*) FROM tasks WHERE lease_owner IS NOT NULL)"
+        )
+    assert held == [(0,)]
+    registry = Registry()  # ... so another worker takes the work over at once
+    registry.register("hang", lambda event, context: "done")
+    worker = full_worker(Engine.open(db, invoker=registry).runtime, registry)
+    working = threading.Thread(target=worker.run)
+    working.start()
+    try:
+        deadline = time.monotonic() + 30
+        while (
+            engine.client.describe_execution(executionArn=arn["executionArn"])["status"]
+            == "RUNNING"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+        working.join()
+    described = engine.client.describe_execution(executionArn=arn["executionArn"])
+    db.close()
+    assert described["status"] == "SUCCEEDED" and described["output"] == '"done"'
+
+
+class Dying:
+    """A worker whose loop dies of a defect."""
+
+    owner = "dying"
+
+    def run(self) -> None:
+        raise RuntimeError("the loop broke")
+
+    def stop(self) -> None:
+        pass
+
+
+def test_readiness_fails_with_the_reason_once_the_worker_loop_dies() -> None:
+    loop = WorkerLoop(Dying())  # type: ignore[arg-type]
+    assert loop.ready() is not True  # not started: not ready
+    loop.thread.start()
+    loop.thread.join()
+    assert loop.ready() == "The worker stopped: RuntimeError('the loop broke')."

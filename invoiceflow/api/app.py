@@ -39,7 +39,7 @@ def create_app(
     functions: Registry,
     *,
     max_upload: int = MAX_UPLOAD,
-    ready: Callable[[], bool] | None = None,
+    ready: Callable[[], bool | str] | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="invoiceflow",

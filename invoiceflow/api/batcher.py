@@ -45,12 +45,14 @@ class Batcher:
             self._ready.notify()
         return await future
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Commits what is pending, waiting at most ``timeout`` seconds (its thread is a
+        daemon: a commit stuck on the store does not hold the process)."""
         with self._ready:
             self._stopping = True
             self._ready.notify()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout)
 
     def _write(self) -> None:
         while True:

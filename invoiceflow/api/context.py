@@ -25,8 +25,9 @@ class Services:
     authenticator: Authenticator
     batcher: Batcher
     max_upload: int = MAX_UPLOAD
-    # Whether the process can do its work (workers running, store reachable).
-    ready: Callable[[], bool] = field(default=lambda: True)
+    # Whether the process can do its work (workers running): True, or False or the reason
+    # it cannot.
+    ready: Callable[[], bool | str] = field(default=lambda: True)
 
     @property
     def db(self) -> Database:

@@ -26,8 +26,9 @@ def readyz(svc: Svc) -> Response | Health:
             tx.fetch_raw("SELECT 1")
     except Exception:
         return problem(503, "NotReady", "The store does not answer.")
-    if not svc.ready():
-        return problem(503, "NotReady", "The workers are not running.")
+    ready = svc.ready()
+    if ready is not True:
+        return problem(503, "NotReady", ready or "The workers are not running.")
     return Health(status="ready")
 
 
