@@ -10,6 +10,7 @@ yields invoices as it reads them. A file that cannot be read raises ``DigitizeEr
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from invoiceflow.digitize import cii, ubl
+from invoiceflow.digitize import cii, limits, ubl
 from invoiceflow.digitize.checks import DuplicateNumbers, check
 from invoiceflow.digitize.csv_invoices import read_csv
 from invoiceflow.digitize.detect import EDIFACT, JSON, X12, XML, detect
@@ -37,6 +38,7 @@ __all__ = [
     "detect",
     "from_json",
     "json_schema",
+    "limits",
     "load_profile",
     "parse",
     "to_json",
@@ -87,10 +89,23 @@ class _Rewound(io.RawIOBase):
 
 def _parse(stream: BinaryIO, profile: Profile | None) -> Iterator[Invoice]:
     duplicates = DuplicateNumbers()
-    for invoice in _read(stream, profile):
-        invoice.problems.extend(check(invoice))
-        invoice.problems.extend(duplicates.check(invoice))
-        yield invoice
+    count = 0
+    try:
+        for invoice in _read(stream, profile):
+            count += 1
+            limits.check_invoices(count)
+            invoice.problems.extend(check(invoice))
+            invoice.problems.extend(duplicates.check(invoice))
+            yield invoice
+    except _UNREADABLE as exc:
+        # The readers turn what they expect into DigitizeError with a precise reason; this
+        # is the net under them, so that no input ends in a traceback instead of a reason.
+        raise DigitizeError(
+            "unreadable", f"The file cannot be read ({type(exc).__name__}: {exc})."
+        ) from None
+
+
+_UNREADABLE = (ArithmeticError, RecursionError, UnicodeError, LookupError, csv.Error)
 
 
 def _read(stream: BinaryIO, profile: Profile | None) -> Iterator[Invoice]:

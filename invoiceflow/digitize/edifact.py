@@ -8,11 +8,13 @@ release ``?`` and segment terminator ``'``. A released character (``?+``) is dat
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from invoiceflow.digitize import limits
 from invoiceflow.digitize.errors import DigitizeError
 
 CHUNK = 1 << 16
@@ -56,39 +58,68 @@ def read_segments(stream: BinaryIO) -> Iterator[tuple[Service, Segment]]:
         text = text[9:]
     elif not text.startswith("UNB"):
         raise DigitizeError("edifact_no_unb", "An EDIFACT interchange starts with UNA or UNB.")
-    pattern = _segment_pattern(service)
     position = 0
     eof = not first
+    at = 0  # where the unread part of text begins
+    searched = 0  # how far past ``at`` no terminator was found
     while True:
-        end = 0
-        for match in pattern.finditer(text):
-            end = match.end()
-            body = match.group(1).lstrip("\r\n\t ")
-            if not body:
-                continue
-            elements = _split(body, service)
-            position += 1
-            tag = elements[0][0].strip()
-            yield service, Segment(tag.upper(), [[tag], *elements[1:]], position)
-        text = text[end:]
-        if eof:
-            break
-        more = stream.read(CHUNK)
-        eof = not more
-        text += decoder.decode(more, final=eof)
-    rest = text.strip()
+        end = _terminator(text, at, at + searched, service)
+        if end < 0:
+            if len(text) - at > limits.MAX_SEGMENT:
+                raise limits.segment_too_long(
+                    f"An EDIFACT segment (after segment {position})", f"segment {position + 1}"
+                )
+            if eof:
+                break
+            more = stream.read(CHUNK)
+            eof = not more
+            searched = len(text) - at
+            text = text[at:] + decoder.decode(more, final=eof)
+            at = 0
+            continue
+        body = text[at:end].lstrip("\r\n\t ")
+        at, searched = end + 1, 0
+        if not body:
+            continue
+        if len(body) > limits.MAX_SEGMENT:
+            raise limits.segment_too_long(f"EDIFACT segment {position + 1}")
+        elements = _split(body, service)
+        position += 1
+        tag = elements[0][0].strip()
+        yield service, Segment(tag.upper(), [[tag], *elements[1:]], position)
+    rest = text[at:].strip()
     if rest:  # the last segment may lack its terminator
+        if len(rest) > limits.MAX_SEGMENT:
+            raise limits.segment_too_long(f"EDIFACT segment {position + 1}")
         elements = _split(rest, service)
         tag = elements[0][0].strip()
         yield service, Segment(tag.upper(), [[tag], *elements[1:]], position + 1)
 
 
-def _segment_pattern(service: Service) -> re.Pattern[str]:
-    t = re.escape(service.terminator)
-    if not service.release:
-        return re.compile(f"([^{t}]*){t}")
-    r = re.escape(service.release)
-    return re.compile(f"((?:[^{r}{t}]|{r}.)*){t}", re.S)
+def _terminator(text: str, start: int, search_from: int, service: Service) -> int:
+    """The index of the first segment terminator at or after ``search_from`` that is not
+    released (preceded by an odd run of release characters), or -1. Each character is
+    looked at a bounded number of times, so a segment costs time in proportion to its
+    length, however it is cut into chunks."""
+    release = service.release
+    at = search_from
+    while True:
+        end = text.find(service.terminator, at)
+        if end < 0 or not release:
+            return end
+        run = end
+        while run > start and text[run - 1] == release:
+            run -= 1
+        if (end - run) % 2 == 0:
+            return end
+        at = end + 1
+
+
+@functools.lru_cache(maxsize=16)
+def _tokens(service: Service) -> re.Pattern[str]:
+    """A released character, a separator, or a run of ordinary characters."""
+    r, e, c = (re.escape(x) for x in (service.release, service.element, service.component))
+    return re.compile(f"{r}(.)|([{e}{c}])|([^{r}{e}{c}]+)", re.S)
 
 
 def _split(body: str, service: Service) -> list[list[str]]:
@@ -96,15 +127,18 @@ def _split(body: str, service: Service) -> list[list[str]]:
     release = service.release
     if not release or release not in body:
         return [e.split(service.component) for e in body.split(service.element)]
-    elements: list[list[str]] = [[""]]
-    chars = iter(body)
-    for ch in chars:
-        if ch == release:
-            elements[-1][-1] += next(chars, "")
-        elif ch == service.element:
-            elements.append([""])
-        elif ch == service.component:
-            elements[-1].append("")
-        else:
-            elements[-1][-1] += ch
+    elements: list[list[str]] = []
+    components: list[str] = []
+    parts: list[str] = []
+    for released, separator, plain in _tokens(service).findall(body):
+        if not separator:
+            parts.append(released or plain)
+            continue
+        components.append("".join(parts))
+        parts = []
+        if separator == service.element:
+            elements.append(components)
+            components = []
+    components.append("".join(parts))
+    elements.append(components)
     return elements

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
 
+from invoiceflow.digitize import limits
 from invoiceflow.digitize.edifact import Segment, Service, read_segments
 from invoiceflow.digitize.errors import DigitizeError, segment_problem
 from invoiceflow.digitize.model import (
@@ -360,6 +361,7 @@ def _close_line(d: _Draft) -> None:
             d.line.net_amount = d.line.quantity * d.line.unit_price / base
         d.lines.append(d.line)
         d.line = None
+        limits.check_lines(len(d.lines), f"message {d.source.transaction}")
 
 
 def _invoice(d: _Draft) -> Invoice:

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from invoiceflow.digitize.values import usable
+
 _COMMA = re.compile(r"^[-+(]?\d{1,3}(\.\d{3})*,\d+\)?$|^[-+(]?\d+,\d{1,2}\)?$")
 _DOT = re.compile(r"^[-+(]?\d{1,3}(,\d{3})*\.\d+\)?$|^[-+(]?\d+\.\d+\)?$")
 _GROUPED = re.compile(r"^[-+(]?\d{1,3}[.,]\d{3}\)?$")  # 1.200 or 1,200: either mark
@@ -35,10 +37,10 @@ def number(text: str, mark: str = ".") -> Decimal:
         value = value[1:-1]
     value = value.replace(".", "").replace(",", ".") if mark == "," else value.replace(",", "")
     try:
-        result = Decimal(value)
+        result = Decimal(value) if len(value) <= 64 else Decimal("NaN")
     except InvalidOperation:
         raise ValueError(f"{text!r} is not a number") from None
-    if not result.is_finite():
+    if not usable(result):
         raise ValueError(f"{text!r} is not a number")
     return -result if negative else result
 

@@ -7,6 +7,20 @@ from decimal import Decimal, InvalidOperation
 
 from invoiceflow.digitize.model import Problem
 
+MAX_DIGITS_BEFORE = 18  # a quintillion: more than any amount or quantity on an invoice
+MAX_DIGITS_AFTER = 30  # decimal places: finer than any price
+
+
+def usable(value: Decimal) -> bool:
+    """Whether ``value`` can be an amount: finite (not NaN, sNaN or Infinity) and within
+    bounds, so that sums, products and rounding to the cent stay exact and cannot raise
+    decimal's Overflow or InvalidOperation."""
+    return (
+        value.is_finite()
+        and value.adjusted() < MAX_DIGITS_BEFORE
+        and value.as_tuple().exponent >= -MAX_DIGITS_AFTER  # type: ignore[operator]
+    )
+
 
 def decimal(
     text: str, problems: list[Problem], location: str, *, implied: int = 0
@@ -17,12 +31,12 @@ def decimal(
     if not text:
         return None
     try:
-        value = Decimal(text)
+        value = Decimal(text) if len(text) <= 64 else Decimal("NaN")
     except InvalidOperation:
-        problems.append(Problem("bad_number", f"{text!r} is not a number.", "error", location))
-        return None
-    if not value.is_finite():
-        problems.append(Problem("bad_number", f"{text!r} is not a number.", "error", location))
+        value = Decimal("NaN")
+    if not usable(value):
+        shown = text if len(text) <= 40 else f"{text[:40]}..."
+        problems.append(Problem("bad_number", f"{shown!r} is not an amount.", "error", location))
         return None
     return value.scaleb(-implied) if implied else value
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from invoiceflow.digitize import limits
 from invoiceflow.digitize.errors import DigitizeError
 
 CHUNK = 1 << 16
@@ -71,37 +72,66 @@ def _delimiters(head: str) -> Delimiters:
 
 def read_segments(stream: BinaryIO) -> Iterator[tuple[Delimiters, Segment]]:
     """Every segment of the X12 data in ``stream``, with the delimiters in force (a file may
-    hold several interchanges, each declaring its own)."""
+    hold several interchanges, each declaring its own).
+
+    The buffer is walked with an offset and cut once per chunk, never once per segment, so
+    reading is linear in the file. A segment longer than ``limits.MAX_SEGMENT`` ends the
+    file in error (it would otherwise be held whole), as does a file whose only terminated
+    segment is the ISA: its terminator is not the one the rest of the file uses."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     first = stream.read(CHUNK)
     if first.startswith(_BOM):
         first = first[len(_BOM) :]
     buffer = decoder.decode(first).lstrip()
+    at = 0  # where the unread part of buffer begins
     position = 0
     delimiters: Delimiters | None = None
     eof = not first
+
+    def more() -> bool:
+        nonlocal buffer, at, eof
+        if eof:
+            return False
+        data = stream.read(CHUNK)
+        eof = not data
+        buffer = buffer[at:] + decoder.decode(data, final=eof)
+        at = 0
+        return True
+
     while True:
-        if delimiters is None or buffer.lstrip().startswith("ISA"):
-            buffer = buffer.lstrip()
-            while len(buffer) < 200 and not eof:
-                more = stream.read(CHUNK)
-                eof = not more
-                buffer += decoder.decode(more, final=eof)
-            if not buffer:
+        while at < len(buffer) and buffer[at].isspace():
+            at += 1
+        if delimiters is None or buffer.startswith("ISA", at):
+            while len(buffer) - at < 200 and more():
+                pass
+            while at < len(buffer) and buffer[at].isspace():
+                at += 1
+            if at >= len(buffer):
                 return
-            delimiters = _delimiters(buffer)
-        end = buffer.find(delimiters.segment)
-        while end < 0 and not eof:
-            more = stream.read(CHUNK)
-            eof = not more
-            buffer += decoder.decode(more, final=eof)
-            end = buffer.find(delimiters.segment)
+            delimiters = _delimiters(buffer[at : at + 200])
+        end = buffer.find(delimiters.segment, at)
+        while end < 0:
+            if len(buffer) - at > limits.MAX_SEGMENT:
+                raise limits.segment_too_long(f"An X12 segment (after segment {position})")
+            searched = len(buffer) - at
+            if not more():
+                break
+            end = buffer.find(delimiters.segment, at + searched)
         if end < 0:  # the last segment may lack its terminator: the end of data ends it
-            if not buffer.strip():
+            if not buffer[at:].strip():
                 return
+            if position <= 1:
+                raise DigitizeError(
+                    "x12_no_terminator",
+                    f"The ISA segment declares {delimiters.segment!r} as the segment "
+                    "terminator, but no segment after it ends with one.",
+                    "segment 2",
+                )
             end = len(buffer)
-        text = buffer[:end].strip()
-        buffer = buffer[end + 1 :]
+        if end - at > limits.MAX_SEGMENT:
+            raise limits.segment_too_long(f"X12 segment {position + 1}")
+        text = buffer[at:end].strip()
+        at = end + 1
         if not text:
             continue
         position += 1

@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import BinaryIO
 
+from invoiceflow.digitize import limits
 from invoiceflow.digitize.errors import DigitizeError, segment_problem
 from invoiceflow.digitize.model import (
     Address,
@@ -142,6 +143,10 @@ class X12Reader:
             yield held
         if not seen_any:
             raise DigitizeError("empty", "The file is empty.")
+        if self.index == 0:
+            raise DigitizeError(
+                "x12_no_invoice", "The interchange holds no 810 invoice transaction set."
+            )
 
     def _finish(self, d: _Draft, se: Segment | None) -> Invoice:
         if se is not None:
@@ -298,13 +303,13 @@ def _segment(d: _Draft, seg: Segment) -> None:
         d.party = None
         d.due_date_text = seg.get(6)
         days = seg.get(7)
-        d.net_days = int(days) if days.isdigit() else None
+        d.net_days = _days(days)
         discount_days = seg.get(5)
         d.terms = PaymentTerms(
             description=seg.get(12) or None,
             net_days=d.net_days,
             discount_percent=decimal(seg.get(3), p, where),
-            discount_days=int(discount_days) if discount_days.isdigit() else None,
+            discount_days=_days(discount_days),
             discount_due_date=ymd(seg.get(4), p, where) if seg.get(4) else None,
         )
     elif tag == "DTM":
@@ -339,6 +344,11 @@ def _segment(d: _Draft, seg: Segment) -> None:
     elif tag == "CTT":
         _close_line(d)
         d.ctt = (seg.get(1), seg.get(2))
+
+
+def _days(text: str) -> int | None:
+    """A number of days, when it is one a calendar can add (a few digits)."""
+    return int(text) if text.isdigit() and len(text) <= 6 else None
 
 
 def _contact(seg: Segment) -> Contact:
@@ -386,6 +396,7 @@ def _close_line(d: _Draft) -> None:
         amount += ac.amount if ac.charge else -ac.amount
     line.net_amount = amount
     d.lines.append(line)
+    limits.check_lines(len(d.lines), f"transaction {d.source.transaction}")
     d.line = None
 
 
