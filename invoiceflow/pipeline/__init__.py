@@ -19,6 +19,7 @@ from typing import Any
 from invoiceflow.engine import Engine, arns
 from invoiceflow.functions import LambdaClient, Mappings, Registry
 from invoiceflow.pipeline.blobs import BlobStore
+from invoiceflow.pipeline.endings import ContainerEndings
 from invoiceflow.pipeline.handlers import DEAD_LETTER_HANDLER, Handlers
 from invoiceflow.queues import SQSClient, names
 from invoiceflow.store import Database
@@ -73,6 +74,8 @@ def open_pipeline(
     settings = settings or Settings()
     arn = install(engine, registry, settings)
     pipeline = Pipeline(engine, blobs, handlers, arn)
+    if not any(isinstance(h, ContainerEndings) for h in engine.runtime.on_end):
+        engine.runtime.on_end.append(ContainerEndings(arn))
     registry.register(events.QUEUE, events.handler(pipeline))
     # Events that keep failing wait in the dead-letter queue to be looked at and redriven:
     # no task waits for them, so no handler drains it.

@@ -198,26 +198,28 @@ class Handlers:
     def _in_transaction(self, work: TxWork) -> Callable[[Any, Any], Any]:
         """A batch's records worked on, and their tasks answered, in one transaction (one
         commit per batch); each record under a savepoint, so one that fails alone is undone
-        alone."""
+        alone. A record whose step no longer waits (its execution was stopped, or the task
+        timed out) is undone too: a stopped workflow's container must not go on changing."""
 
         def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
             failures: list[str] = []
             with self.sfn.runtime.transaction() as tx:
-                answers = []
                 for message_id, body, token in _records(event):
                     tx.execute_raw("SAVEPOINT record")
                     try:
-                        output = work(tx, body)
+                        answer = TaskAnswer(token, output=work(tx, body))
                     except Permanent as exc:
                         tx.execute_raw("ROLLBACK TO record")
-                        answers.append(TaskAnswer(token, error=exc.error, cause=str(exc)))
+                        answer = TaskAnswer(token, error=exc.error, cause=str(exc))
                     except Exception:
                         tx.execute_raw("ROLLBACK TO record")
+                        tx.execute_raw("RELEASE record")
                         failures.append(message_id)
-                    else:
-                        answers.append(TaskAnswer(token, output=output))
+                        continue
+                    [refused] = self.sfn.answer_tasks(tx, [answer])
+                    if refused is not None:  # no step waits for it: nothing of it may stay
+                        tx.execute_raw("ROLLBACK TO record")
                     tx.execute_raw("RELEASE record")
-                self.sfn.answer_tasks(tx, answers)  # a task that moved on wants no answer
             return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
 
         return handler

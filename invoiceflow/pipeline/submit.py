@@ -86,8 +86,9 @@ def wait(
     timeout: float = 600.0,
     progress: Callable[[int], None] | None = None,
 ) -> list[Container]:
-    """The containers once each is Done or in Error (and its workflow has finished),
-    working on them meanwhile; ``progress`` hears how many have finished, on every look."""
+    """The containers once the workflow of each has ended (by then each is Done or in
+    Error), working on them meanwhile; ``progress`` hears how many have finished, on every
+    look."""
     wanted = list(ids)
     worker = full_worker(pipeline.engine.runtime, registry)
     thread = threading.Thread(target=worker.run, name="submit-worker", daemon=True)
@@ -100,23 +101,23 @@ def wait(
             done = [c for c in found if c is not None]
             if progress is not None:
                 progress(sum(c.state in TERMINAL for c in done))
-            if all(c.state in TERMINAL for c in done) and _settled(pipeline, done):
-                return done
-            if time.monotonic() > deadline:
-                return done
+            if all(_ended(pipeline, c) for c in done) or time.monotonic() > deadline:
+                with pipeline.engine.db.transaction(write=False) as tx:
+                    return [c for c in (containers.get(tx, i) for i in wanted) if c is not None]
             time.sleep(0.02)
     finally:
         worker.stop()
         thread.join()
 
 
-def _settled(pipeline: Pipeline, found: list[Container]) -> bool:
-    """Whether the workflows too have finished: a container is Done when Verify answers,
+def _ended(pipeline: Pipeline, container: Container) -> bool:
+    """Whether the container's workflow has ended. A container is Done when Verify answers,
     its execution one round later, and a waiting process should not leave that round
-    undone."""
-    client = pipeline.engine.client
-    return all(
-        client.describe_execution(executionArn=c.execution_arn)["status"] != "RUNNING"
-        for c in found
-        if c.execution_arn
-    )
+    undone; an execution that ends without Done puts its container in Error in the same
+    commit (see endings), so an ended workflow always means a container in its final state."""
+    if container.state not in TERMINAL:
+        return False
+    if not container.execution_arn:
+        return True
+    described = pipeline.engine.client.describe_execution(executionArn=container.execution_arn)
+    return bool(described["status"] != "RUNNING")

@@ -98,3 +98,12 @@ UPDATE invoice_events SET container_id = ? WHERE message_id = ? AND container_id
 -- An invoice event's message, if it waits in the dead-letter queue (named in its attributes).
 SELECT m.receive_count FROM messages m JOIN queues q ON q.id = m.queue_id
 WHERE q.name = ? AND m.attributes LIKE ?
+
+-- name: end_unfinished_container
+-- Its workflow ended without finishing it (stopped, timed out, an uncatchable error): the
+-- container ends in Error. Only for the container's current execution, and never over a
+-- container that already ended.
+UPDATE containers
+SET state = 'Error', reason = ?, updated = ?,
+    created_count = (SELECT COUNT(*) FROM invoices WHERE container_id = containers.id)
+WHERE id = ? AND execution_arn = ? AND state IN ('New', 'Processing')
