@@ -85,7 +85,42 @@ def _complete_spec(app: FastAPI) -> None:
                 if path.startswith("/v1/"):
                     for operation in operations.values():
                         operation["security"] = [{"HTTPBearer": []}]
+            _link(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# What a response hands to the next call, as OpenAPI links: a client (or a stateful test)
+# follows an upload to its container, execution and invoices, an event to its status.
+_LINKS = {
+    ("/v1/containers", "post", "201"): [
+        ("/v1/containers/{container_id}", "get", {"container_id": "$response.body#/id"}),
+        ("/v1/containers/{container_id}/invoices", "get", {"container_id": "$response.body#/id"}),
+        ("/v1/containers/{container_id}/retry", "post", {"container_id": "$response.body#/id"}),
+        ("/v1/executions/{arn}", "get", {"arn": "$response.body#/execution_arn"}),
+        ("/v1/executions/{arn}/history", "get", {"arn": "$response.body#/execution_arn"}),
+    ],
+    ("/v1/containers/{container_id}", "get", "200"): [
+        ("/v1/executions/{arn}", "get", {"arn": "$response.body#/execution_arn"}),
+        ("/v1/executions/{arn}/stop", "post", {"arn": "$response.body#/execution_arn"}),
+    ],
+    ("/v1/invoice-events", "post", "202"): [
+        ("/v1/invoice-events/{message_id}", "get", {"message_id": "$response.body#/message_id"}),
+    ],
+    ("/v1/executions/{arn}", "get", "200"): [
+        ("/v1/executions/{arn}/history", "get", {"arn": "$response.body#/executionArn"}),
+        ("/v1/executions/{arn}/redrive", "post", {"arn": "$response.body#/executionArn"}),
+    ],
+}
+
+
+def _link(spec: dict[str, Any]) -> None:
+    paths = spec["paths"]
+    for (path, method, status), targets in _LINKS.items():
+        response = paths[path][method]["responses"].setdefault(status, {"description": ""})
+        links = response.setdefault("links", {})
+        for target, target_method, parameters in targets:
+            operation_id = paths[target][target_method]["operationId"]
+            links[operation_id] = {"operationId": operation_id, "parameters": parameters}
