@@ -4,7 +4,8 @@ row, rows of one invoice next to each other.
 The columns are recognised from their headers (in English, German, French, Dutch and
 Spanish spellings of the usual names) or named by a supplier profile. The encoding, the
 delimiter, the decimal mark and the date order are detected from the first 64 KiB unless the
-profile says. Rows are read one at a time: memory holds one invoice, not the file.
+profile says. Rows are read one at a time and each becomes its line at once: memory holds one
+invoice's lines, not the file (see ``limits`` for the bounds on rows and lines).
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
+from invoiceflow.digitize import limits
+from invoiceflow.digitize.csv_builder import InvoiceRows, Layout
 from invoiceflow.digitize.errors import DigitizeError
-from invoiceflow.digitize.model import Invoice, Line, Party, Problem, Source, TaxSubtotal
-from invoiceflow.digitize.numbers import date_format, decimal_mark, number, read_date
-from invoiceflow.digitize.profiles import FIELDS, LINE_FIELDS, Profile
-from invoiceflow.digitize.totals import complete_totals
+from invoiceflow.digitize.model import Invoice
+from invoiceflow.digitize.numbers import date_format, decimal_mark
+from invoiceflow.digitize.profiles import Profile
 
 SAMPLE = 1 << 16
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -168,7 +167,6 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 _LOOKUP = {name: f for f, names in _SYNONYMS.items() for name in names}
 _NUMERIC = ("quantity", "unit_price", "net_amount", "line_tax", "tax_rate", "payable", "tax_total")
 _DATES = ("issue_date", "due_date")
-_CENT = Decimal("0.01")
 
 
 def _normal(header: str) -> str:
@@ -185,34 +183,41 @@ def _normal(header: str) -> str:
     ).strip("_")
 
 
-@dataclass
-class _Layout:
-    """Which column holds which field, and how the file writes numbers and dates."""
+class _Rows:
+    """The text's lines for csv.reader, refusing a row longer than ``limits.MAX_ROW``
+    characters before it is held: a row of a 50 MB file with no line break would otherwise
+    be read whole, and split into millions of fields."""
 
-    columns: dict[str, int]
-    mark: str
-    date_format: str | None
-    ambiguous_dates: bool
+    def __init__(self, text: io.TextIOBase) -> None:
+        self.text = text
+        self.row = 0  # characters of the row being read
 
+    def __iter__(self) -> _Rows:
+        return self
 
-@dataclass
-class _Group:
-    number: str
-    first_row: int
-    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    def __next__(self) -> str:
+        line = self.text.readline(limits.MAX_ROW + 1)
+        if not line:
+            raise StopIteration
+        self.row += len(line)
+        if self.row > limits.MAX_ROW:
+            raise limits.segment_too_long("A CSV row", None, limits.MAX_ROW)
+        return line
 
 
 def read_csv(stream: BinaryIO, profile: Profile | None = None) -> Iterator[Invoice]:
     profile = profile or Profile()
     sample = stream.peek(SAMPLE)[:SAMPLE]  # type: ignore[attr-defined]
     encoding = profile.encoding or _encoding(sample)
-    text_sample = sample.decode(encoding, errors="ignore")
     try:
+        codecs.lookup(encoding)
+        text_sample = sample.decode(encoding, errors="ignore")
         text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
-    except LookupError:
+    except (LookupError, UnicodeError):
         raise DigitizeError("bad_profile", f"Unknown encoding {encoding!r}.") from None
     delimiter = profile.delimiter or _delimiter(text_sample)
-    rows = csv.reader(text, delimiter=delimiter)
+    lines = _Rows(text)
+    rows = csv.reader(lines, delimiter=delimiter)
     try:
         header = next(rows)
     except StopIteration:
@@ -220,7 +225,8 @@ def read_csv(stream: BinaryIO, profile: Profile | None = None) -> Iterator[Invoi
     except csv.Error as exc:
         raise DigitizeError("bad_csv", f"The CSV cannot be read: {exc}.", "row 1") from None
     layout = _layout(header, profile, text_sample, delimiter)
-    yield from _invoices(rows, layout)
+    lines.row = 0
+    yield from _invoices(rows, lines, layout)
 
 
 def _encoding(sample: bytes) -> str:
@@ -243,7 +249,7 @@ def _delimiter(sample: str) -> str:
         return ","
 
 
-def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) -> _Layout:
+def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) -> Layout:
     names = [h.strip() for h in header]
     columns: dict[str, int] = {}
     if profile.columns:
@@ -271,7 +277,7 @@ def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) ->
             f"{', '.join(repr(n) for n in names)}). A supplier profile can name them.",
             "row 1",
         )
-    sample_rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))[1:200]
+    sample_rows = _sample_rows(sample, delimiter)
     values = [
         r[columns[f]] for r in sample_rows for f in _NUMERIC if f in columns and columns[f] < len(r)
     ]
@@ -282,154 +288,45 @@ def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) ->
         if f in columns and columns[f] < len(r) and r[columns[f]].strip()
     ]
     fmt, ambiguous = (profile.date_format, False) if profile.date_format else date_format(dates)
-    return _Layout(columns, profile.decimal or decimal_mark(values), fmt, ambiguous)
+    return Layout(columns, profile.decimal or decimal_mark(values), fmt, ambiguous)
 
 
-def _invoices(rows: Iterator[list[str]], layout: _Layout) -> Iterator[Invoice]:
+def _sample_rows(sample: str, delimiter: str) -> list[list[str]]:
+    """Up to 199 data rows of the sample, to detect number and date formats; a sample cut
+    in the middle of a quoted field ends where it can no longer be read."""
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(io.StringIO(sample), delimiter=delimiter):
+            rows.append(row)
+            if len(rows) >= 200:
+                break
+    except csv.Error:
+        pass
+    return rows[1:]
+
+
+def _invoices(rows: Iterator[list[str]], lines: _Rows, layout: Layout) -> Iterator[Invoice]:
     key = layout.columns["invoice_number"]
-    group: _Group | None = None
+    group: InvoiceRows | None = None
     index = 0
     row_number = 1
     try:
         for row in rows:
+            lines.row = 0
             row_number += 1
             if not any(cell.strip() for cell in row):
                 continue
             number_text = row[key].strip() if key < len(row) else ""
-            if group is not None and number_text != group.number:
-                yield _invoice(group, layout, index)
+            if group is not None and number_text == group.number:
+                group.add(row_number, row)
+                continue
+            if group is not None:
+                yield group.invoice(index)
                 index += 1
-                group = None
-            if group is None:
-                group = _Group(number_text, row_number)
-            group.rows.append((row_number, row))
+            group = InvoiceRows(number_text, row_number, row, layout)
     except csv.Error as exc:
         raise DigitizeError(
             "bad_csv", f"The CSV cannot be read: {exc}.", f"row {row_number}"
         ) from None
     if group is not None:
-        yield _invoice(group, layout, index)
-
-
-def _invoice(group: _Group, layout: _Layout, index: int) -> Invoice:
-    problems: list[Problem] = []
-    first_row, first = group.rows[0]
-    last_row = group.rows[-1][0]
-
-    def cell(row: list[str], f: str) -> str:
-        i = layout.columns.get(f)
-        return row[i].strip() if i is not None and i < len(row) else ""
-
-    def amount(row_number: int, row: list[str], f: str) -> Decimal | None:
-        text = cell(row, f)
-        if not text:
-            return None
-        try:
-            return number(text, layout.mark)
-        except ValueError:
-            problems.append(
-                Problem(
-                    "bad_number", f"{text!r} is not a number.", "error", f"row {row_number}, {f}"
-                )
-            )
-            return None
-
-    def when(f: str) -> date | None:
-        text = cell(first, f)
-        if not text:
-            return None
-        try:
-            return read_date(text, layout.date_format)
-        except ValueError:
-            problems.append(
-                Problem("bad_date", f"{text!r} is not a date.", "error", f"row {first_row}, {f}")
-            )
-            return None
-
-    for f in FIELDS:
-        if f in LINE_FIELDS or f not in layout.columns:
-            continue
-        values = {cell(r, f) for _, r in group.rows} - {""}
-        if len(values) > 1:
-            problems.append(
-                Problem(
-                    "inconsistent_rows",
-                    f"The rows of this invoice disagree on {f}: {', '.join(sorted(values))}.",
-                    "warning",
-                    f"rows {first_row}-{last_row}",
-                )
-            )
-    if layout.ambiguous_dates:
-        problems.append(
-            Problem(
-                "ambiguous_date",
-                f"Dates like {cell(first, 'issue_date')!r} read either day or month first; "
-                f"read as {layout.date_format}.",
-                "warning",
-                "issue_date",
-            )
-        )
-    lines: list[Line] = []
-    taxes: dict[Decimal | None, Decimal] = {}
-    for row_number, row in group.rows:
-        quantity = amount(row_number, row, "quantity")
-        price = amount(row_number, row, "unit_price")
-        net = amount(row_number, row, "net_amount")
-        if net is None:
-            net = (quantity if quantity is not None else Decimal(1)) * (price or Decimal(0))
-        rate = amount(row_number, row, "tax_rate")
-        tax = amount(row_number, row, "line_tax")
-        if tax is None and rate is not None:
-            tax = (net * rate / 100).quantize(_CENT, ROUND_HALF_UP)
-        if tax is not None:
-            taxes[rate] = taxes.get(rate, Decimal(0)) + tax
-        lines.append(
-            Line(
-                line_id=cell(row, "line_id") or str(len(lines) + 1),
-                quantity=quantity if quantity is not None else Decimal(1),
-                net_amount=net,
-                description=cell(row, "description") or None,
-                unit=cell(row, "unit") or None,
-                unit_price=price,
-                seller_item_id=cell(row, "seller_item_id") or None,
-                buyer_item_id=cell(row, "buyer_item_id") or None,
-                standard_item_id=cell(row, "standard_item_id") or None,
-                tax_category=cell(row, "tax_category") or None,
-                tax_rate=rate,
-            )
-        )
-    kind = cell(first, "document_type").lower()
-    invoice = Invoice(
-        invoice_number=group.number,
-        source=Source(format="csv", index=index, rows=[first_row, last_row]),
-        document_type="credit_note"
-        if kind in ("credit_note", "credit", "381", "cn", "gutschrift", "avoir")
-        else "invoice",
-        type_code=cell(first, "document_type") or None,
-        issue_date=when("issue_date"),
-        due_date=when("due_date"),
-        currency=cell(first, "currency").upper() or None,
-        purchase_order=cell(first, "purchase_order") or None,
-        buyer_reference=cell(first, "buyer_reference") or None,
-        seller=_party(
-            cell(first, "seller_name"), cell(first, "seller_id"), cell(first, "seller_tax_id")
-        ),
-        buyer=_party(
-            cell(first, "buyer_name"), cell(first, "buyer_id"), cell(first, "buyer_tax_id")
-        ),
-        lines=lines,
-        tax=[TaxSubtotal(tax_amount=amount_, rate=rate) for rate, amount_ in taxes.items()],
-        notes=[cell(first, "note")] if cell(first, "note") else [],
-        problems=problems,
-    )
-    tax_total = amount(first_row, first, "tax_total")
-    if tax_total is not None:
-        invoice.totals.tax_total = tax_total
-    complete_totals(invoice, payable=amount(first_row, first, "payable"))
-    return invoice
-
-
-def _party(name: str, ident: str, tax_id: str) -> Party | None:
-    if not (name or ident or tax_id):
-        return None
-    return Party(name=name or None, id=ident or None, tax_id=tax_id or None)
+        yield group.invoice(index)

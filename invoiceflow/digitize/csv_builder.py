@@ -1,0 +1,188 @@
+"""One CSV invoice built row by row: each row becomes its compact ``Line`` as it is read, so
+memory holds the invoice's lines, never its raw rows, and an invoice past
+``limits.MAX_LINES`` is refused as soon as it passes the limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, DecimalException
+
+from invoiceflow.digitize import limits
+from invoiceflow.digitize.model import Invoice, Line, Party, Problem, Source, TaxSubtotal
+from invoiceflow.digitize.numbers import number, read_date
+from invoiceflow.digitize.profiles import FIELDS, LINE_FIELDS
+from invoiceflow.digitize.totals import complete_totals
+
+_CENT = Decimal("0.01")
+_SHOWN = 10  # differing values of a header field named in the inconsistent_rows problem
+_CREDIT = ("credit_note", "credit", "381", "cn", "gutschrift", "avoir")
+
+
+@dataclass
+class Layout:
+    """Which column holds which field, and how the file writes numbers and dates."""
+
+    columns: dict[str, int]
+    mark: str
+    date_format: str | None
+    ambiguous_dates: bool
+
+
+class InvoiceRows:
+    """The rows of one invoice, read so far."""
+
+    def __init__(self, number: str, row_number: int, row: list[str], layout: Layout) -> None:
+        self.number = number
+        self.layout = layout
+        self.first_row = self.last_row = row_number
+        self.first = row
+        self.problems: list[Problem] = []
+        self.lines: list[Line] = []
+        self.taxes: dict[Decimal | None, Decimal] = {}
+        self.header = [f for f in FIELDS if f not in LINE_FIELDS and f in layout.columns]
+        self.values: dict[str, set[str]] = {f: set() for f in self.header}
+        self.add(row_number, row)
+
+    def cell(self, row: list[str], f: str) -> str:
+        i = self.layout.columns.get(f)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    def amount(self, row_number: int, row: list[str], f: str) -> Decimal | None:
+        text = self.cell(row, f)
+        if not text:
+            return None
+        try:
+            return number(text, self.layout.mark)
+        except ValueError:
+            shown = text if len(text) <= 40 else f"{text[:40]}..."
+            self.problems.append(
+                Problem(
+                    "bad_number", f"{shown!r} is not a number.", "error", f"row {row_number}, {f}"
+                )
+            )
+            return None
+
+    def add(self, row_number: int, row: list[str]) -> None:
+        """File one row as a line of this invoice."""
+        self.last_row = row_number
+        limits.check_lines(len(self.lines) + 1, f"row {row_number}")
+        for f in self.header:
+            seen = self.values[f]
+            if len(seen) <= _SHOWN:
+                seen.add(self.cell(row, f))
+        quantity = self.amount(row_number, row, "quantity")
+        price = self.amount(row_number, row, "unit_price")
+        net = self.amount(row_number, row, "net_amount")
+        if net is None:
+            net = (quantity if quantity is not None else Decimal(1)) * (price or Decimal(0))
+        rate = self.amount(row_number, row, "tax_rate")
+        tax = self.amount(row_number, row, "line_tax")
+        if tax is None and rate is not None:
+            try:
+                tax = (net * rate / 100).quantize(_CENT, ROUND_HALF_UP)
+            except DecimalException:  # too many digits to round to the cent
+                self.problems.append(
+                    Problem(
+                        "bad_number",
+                        f"The tax on {net} at {rate}% is too large to be an amount.",
+                        "error",
+                        f"row {row_number}, tax_rate",
+                    )
+                )
+        if tax is not None:
+            self.taxes[rate] = self.taxes.get(rate, Decimal(0)) + tax
+        cell = self.cell
+        self.lines.append(
+            Line(
+                line_id=cell(row, "line_id") or str(len(self.lines) + 1),
+                quantity=quantity if quantity is not None else Decimal(1),
+                net_amount=net,
+                description=cell(row, "description") or None,
+                unit=cell(row, "unit") or None,
+                unit_price=price,
+                seller_item_id=cell(row, "seller_item_id") or None,
+                buyer_item_id=cell(row, "buyer_item_id") or None,
+                standard_item_id=cell(row, "standard_item_id") or None,
+                tax_category=cell(row, "tax_category") or None,
+                tax_rate=rate,
+            )
+        )
+
+    def when(self, f: str) -> date | None:
+        text = self.cell(self.first, f)
+        if not text:
+            return None
+        try:
+            return read_date(text, self.layout.date_format)
+        except ValueError:
+            self.problems.append(
+                Problem(
+                    "bad_date", f"{text!r} is not a date.", "error", f"row {self.first_row}, {f}"
+                )
+            )
+            return None
+
+    def invoice(self, index: int) -> Invoice:
+        """The invoice these rows make, its totals completed."""
+        problems, first, cell = self.problems, self.first, self.cell
+        where = f"rows {self.first_row}-{self.last_row}"
+        problems[:0] = [
+            Problem(
+                "inconsistent_rows",
+                f"The rows of this invoice disagree on {f}: {_listed(self.values[f])}.",
+                "warning",
+                where,
+            )
+            for f in self.header
+            if len(self.values[f] - {""}) > 1
+        ]
+        if self.layout.ambiguous_dates:
+            problems.append(
+                Problem(
+                    "ambiguous_date",
+                    f"Dates like {cell(first, 'issue_date')!r} read either day or month first; "
+                    f"read as {self.layout.date_format}.",
+                    "warning",
+                    "issue_date",
+                )
+            )
+        kind = cell(first, "document_type").lower()
+        invoice = Invoice(
+            invoice_number=self.number,
+            source=Source(format="csv", index=index, rows=[self.first_row, self.last_row]),
+            document_type="credit_note" if kind in _CREDIT else "invoice",
+            type_code=cell(first, "document_type") or None,
+            issue_date=self.when("issue_date"),
+            due_date=self.when("due_date"),
+            currency=cell(first, "currency").upper() or None,
+            purchase_order=cell(first, "purchase_order") or None,
+            buyer_reference=cell(first, "buyer_reference") or None,
+            seller=_party(
+                cell(first, "seller_name"), cell(first, "seller_id"), cell(first, "seller_tax_id")
+            ),
+            buyer=_party(
+                cell(first, "buyer_name"), cell(first, "buyer_id"), cell(first, "buyer_tax_id")
+            ),
+            lines=self.lines,
+            tax=[TaxSubtotal(tax_amount=amount, rate=rate) for rate, amount in self.taxes.items()],
+            notes=[cell(first, "note")] if cell(first, "note") else [],
+            problems=problems,
+        )
+        tax_total = self.amount(self.first_row, first, "tax_total")
+        if tax_total is not None:
+            invoice.totals.tax_total = tax_total
+        complete_totals(invoice, payable=self.amount(self.first_row, first, "payable"))
+        return invoice
+
+
+def _listed(values: set[str]) -> str:
+    shown = sorted(values - {""})
+    more = " and more" if len(shown) > _SHOWN else ""
+    return ", ".join(shown[:_SHOWN]) + more
+
+
+def _party(name: str, ident: str, tax_id: str) -> Party | None:
+    if not (name or ident or tax_id):
+        return None
+    return Party(name=name or None, id=ident or None, tax_id=tax_id or None)
