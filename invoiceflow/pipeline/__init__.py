@@ -1,5 +1,7 @@
 """The invoice pipeline: received files become containers, and process_file.asl.json turns
-each into invoices, exactly once, through queues and callbacks.
+each into invoices, exactly once, through queues and callbacks. A file with more invoices
+than one execution's history can hold goes in batches, each run by process_batch.asl.json
+as a child execution.
 
 ``open_pipeline`` registers the handlers and installs what the workflow file names: its
 queues (each with a dead-letter queue), the mappings that feed them to the handlers of the
@@ -20,13 +22,17 @@ from invoiceflow.engine import Engine, arns
 from invoiceflow.functions import LambdaClient, Mappings, Registry
 from invoiceflow.pipeline.blobs import BlobStore
 from invoiceflow.pipeline.endings import ContainerEndings
-from invoiceflow.pipeline.handlers import DEAD_LETTER_HANDLER, Handlers
+from invoiceflow.pipeline.handlers import BATCH, DEAD_LETTER_HANDLER, Handlers
 from invoiceflow.queues import SQSClient, names
 from invoiceflow.store import Database
 from invoiceflow.store.sqlite import SQLiteDatabase
 
-WORKFLOW = Path(__file__).parent / "workflows" / "process_file.asl.json"
+WORKFLOWS = Path(__file__).parent / "workflows"
+WORKFLOW = WORKFLOWS / "process_file.asl.json"
 STATE_MACHINE = "process-file"
+# A batch of a file too large for one execution; process-file starts it by this name.
+BATCH_WORKFLOW = WORKFLOWS / "process_batch.asl.json"
+BATCH_STATE_MACHINE = "process-batch"
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Settings:
     visibility_timeout: int = 30
     max_receives: int = 5
     batch_size: int = 10
+    invoices_per_execution: int = BATCH  # more, and a file is processed in child executions
 
 
 @dataclass
@@ -68,10 +75,10 @@ def open_pipeline(
     from invoiceflow.pipeline import events  # it builds on Pipeline, defined here
 
     blobs = blobs or BlobStore(blob_root(engine.db))
-    handlers = Handlers(engine.db, blobs, engine.client)
+    settings = settings or Settings()
+    handlers = Handlers(engine.db, blobs, engine.client, settings.invoices_per_execution)
     for name, fn in handlers.table().items():
         registry.register(name, fn)
-    settings = settings or Settings()
     arn = install(engine, registry, settings)
     pipeline = Pipeline(engine, blobs, handlers, arn)
     if not any(isinstance(h, ContainerEndings) for h in engine.runtime.on_end):
@@ -87,15 +94,20 @@ def install(engine: Engine, registry: Registry, settings: Settings) -> str:
     """Create the workflow's queues, their mappings and the state machine, or keep those
     that exist: every process opening the pipeline installs, and must not undo what an
     operator tuned."""
-    definition = WORKFLOW.read_text(encoding="utf-8")
-    for queue in sorted(set(_queue_names(json.loads(definition)))):
+    workflows = [
+        (BATCH_STATE_MACHINE, BATCH_WORKFLOW.read_text(encoding="utf-8")),
+        (STATE_MACHINE, WORKFLOW.read_text(encoding="utf-8")),
+    ]
+    queues = {q for _, text in workflows for q in _queue_names(json.loads(text))}
+    for queue in sorted(queues):
         _install_queue(engine, registry, settings, queue, dead_letter_handler=DEAD_LETTER_HANDLER)
     client = engine.client
-    arn = arns.state_machine_arn(STATE_MACHINE)
-    try:
-        client.create_state_machine(name=STATE_MACHINE, definition=definition)
-    except client.exceptions.StateMachineAlreadyExists:
-        client.update_state_machine(stateMachineArn=arn, definition=definition)
+    for name, definition in workflows:
+        arn = arns.state_machine_arn(name)
+        try:
+            client.create_state_machine(name=name, definition=definition)
+        except client.exceptions.StateMachineAlreadyExists:
+            client.update_state_machine(stateMachineArn=arn, definition=definition)
     return arn
 
 

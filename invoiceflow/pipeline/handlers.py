@@ -25,6 +25,9 @@ Work = Callable[[dict[str, Any]], dict[str, Any]]
 TxWork = Callable[[Transaction, dict[str, Any]], dict[str, Any]]
 CHUNK = 500  # parsed invoices stored per transaction
 CHUNK_POSITIONS = 100  # invoices per chunk the workflow's Map hands to its inner Map
+# Invoices per execution: each adds 14 history events, and an execution may have 25,000.
+# A file with more is processed in batches of this size, each by a child execution.
+BATCH = 1000
 SETTINGS_TTL = 1.0  # seconds a tenant's post-creation settings are reused
 PREFIX = "invoiceflow-"  # of the pipeline's handler and queue names
 DEAD_LETTER_HANDLER = f"{PREFIX}dead-letter"
@@ -43,7 +46,10 @@ class MalformedFile(Exception):
 
 
 class Handlers:
-    def __init__(self, db: Database, blobs: BlobStore, sfn: StepFunctionsClient) -> None:
+    def __init__(
+        self, db: Database, blobs: BlobStore, sfn: StepFunctionsClient, batch: int = BATCH
+    ) -> None:
+        self.batch = batch
         self.db = db
         self.blobs = blobs
         self.sfn = sfn
@@ -55,6 +61,7 @@ class Handlers:
         with users' own, who may well have a ``parse-file`` of their own."""
         return {
             f"{PREFIX}parse-file": self.parse_file,
+            f"{PREFIX}plan-chunks": self.plan_chunks,
             f"{PREFIX}set-file-processing": self._in_transaction(self.set_file_processing),
             f"{PREFIX}create-invoice": self._in_transaction(self.create_invoice),
             f"{PREFIX}post-creation": self._outside(self.post_creation),
@@ -80,13 +87,18 @@ class Handlers:
             count = container.parsed_count
         else:
             count = self._parse(container)
-        return {
-            "count": count,
-            "chunks": [
-                {"first": first, "last": min(first + CHUNK_POSITIONS, count) - 1}
-                for first in range(0, count, CHUNK_POSITIONS)
-            ],
-        }
+        if count <= self.batch:
+            return {
+                "count": count,
+                "batched": False,
+                "chunks": ranges(0, count - 1, CHUNK_POSITIONS),
+            }
+        return {"count": count, "batched": True, "batches": ranges(0, count - 1, self.batch)}
+
+    @staticmethod
+    def plan_chunks(event: dict[str, Any], _context: Any) -> list[dict[str, int]]:
+        """The chunks of one batch of a large file (process_batch.asl.json)."""
+        return ranges(int(event["first"]), int(event["last"]), CHUNK_POSITIONS)
 
     def _parse(self, container: containers.Container) -> int:
         rows: list[tuple[str, int, str]] = []
@@ -246,6 +258,14 @@ class Handlers:
             return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
 
         return handler
+
+
+def ranges(first: int, last: int, size: int) -> list[dict[str, int]]:
+    """first..last (inclusive) cut into ranges of at most ``size`` positions."""
+    return [
+        {"first": start, "last": min(start + size - 1, last)}
+        for start in range(first, last + 1, size)
+    ]
 
 
 def _records(event: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:

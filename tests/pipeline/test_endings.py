@@ -72,7 +72,7 @@ def test_an_uncatchable_error_leaves_its_container_in_error(w: World) -> None:
     definition["States"]["ParseFile"] = {
         "Type": "Pass",
         "Parameters": {"n.$": "States.MathAdd($.missing, 1)"},
-        "Next": "CreateInvoices",
+        "Next": "HowLarge",
     }
     client.update_state_machine(
         stateMachineArn=w.pipeline.state_machine_arn, definition=json.dumps(definition)
