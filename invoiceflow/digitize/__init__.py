@@ -28,7 +28,7 @@ from invoiceflow.digitize.json_invoices import read_json
 from invoiceflow.digitize.model import Invoice, Problem, from_json, json_schema, to_json
 from invoiceflow.digitize.profiles import Profile, load_profile
 from invoiceflow.digitize.x12_810 import X12Reader
-from invoiceflow.digitize.xml import parse_xml
+from invoiceflow.digitize.xml import Lines, Reader, stream_xml
 
 __all__ = [
     "DigitizeError",
@@ -125,14 +125,21 @@ def _read(stream: BinaryIO, profile: Profile | None) -> Iterator[Invoice]:
 
 
 def _xml(stream: BinaryIO) -> Invoice:
-    root = parse_xml(stream)
-    name = etree.QName(root)
-    if name.namespace in (ubl.INVOICE, ubl.CREDIT_NOTE):
-        return ubl.read_ubl(root)
-    if name.namespace == cii.ROOT and name.localname == "CrossIndustryInvoice":
-        return cii.read_cii(root)
-    raise DigitizeError(
-        "unknown_xml",
-        f"The XML document is a {name.localname!r} in {name.namespace!r}, not a UBL "
-        "Invoice/CreditNote or a CII CrossIndustryInvoice.",
-    )
+    ubl_reader, cii_reader = Reader(ubl.NS, []), Reader(cii.NS, [])
+
+    def choose(root: etree._Element) -> Lines:
+        name = etree.QName(root)
+        if name.namespace in (ubl.INVOICE, ubl.CREDIT_NOTE):
+            return ubl.line_reader(ubl_reader)
+        if name.namespace == cii.ROOT and name.localname == "CrossIndustryInvoice":
+            return cii.line_reader(cii_reader)
+        raise DigitizeError(
+            "unknown_xml",
+            f"The XML document is a {name.localname!r} in {name.namespace!r}, not a UBL "
+            "Invoice/CreditNote or a CII CrossIndustryInvoice.",
+        )
+
+    root, lines = stream_xml(stream, choose)
+    if etree.QName(root).namespace == cii.ROOT:
+        return cii.read_cii(root, reader=cii_reader, lines=lines)
+    return ubl.read_ubl(root, reader=ubl_reader, lines=lines)

@@ -20,7 +20,7 @@ from invoiceflow.digitize.model import (
 )
 from invoiceflow.digitize.totals import complete_totals
 from invoiceflow.digitize.ubl import CREDIT_CODES
-from invoiceflow.digitize.xml import Reader
+from invoiceflow.digitize.xml import Lines, Reader
 
 ROOT = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 NS = {
@@ -40,9 +40,39 @@ _REFERENCES = {
 }
 
 
-def read_cii(root: etree._Element, index: int = 0) -> Invoice:
-    problems: list[Problem] = []
-    r = Reader(NS, problems)
+_LINE = "ram:IncludedSupplyChainTradeLineItem"
+
+
+def line_reader(r: Reader) -> Lines:
+    """How ``stream_xml`` finds and maps a CII document's lines (in the trade transaction)."""
+    count = 0
+
+    def read(node: etree._Element) -> Line:
+        nonlocal count
+        count += 1
+        r.line = (
+            node,
+            f"/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/{_LINE}[{count}]",
+        )
+        try:
+            return _line(r, node)
+        finally:
+            r.line = None
+
+    return Lines(3, {f"{{{NS['ram']}}}IncludedSupplyChainTradeLineItem"}, read)
+
+
+def read_cii(
+    root: etree._Element,
+    index: int = 0,
+    *,
+    reader: Reader | None = None,
+    lines: list[Line] | None = None,
+) -> Invoice:
+    """The invoice in a CII document; ``lines`` when ``stream_xml`` has read them already,
+    with ``reader`` holding their problems."""
+    r = reader or Reader(NS, [])
+    problems: list[Problem] = r.problems
     doc = r.one(root, "rsm:ExchangedDocument")
     agreement = r.one(root, _AGREEMENT)
     settlement = r.one(root, _SETTLEMENT)
@@ -76,12 +106,9 @@ def read_cii(root: etree._Element, index: int = 0) -> Invoice:
         delivery_date=r.date(
             delivery, "ram:ActualDeliverySupplyChainEvent/ram:OccurrenceDateTime/udt:DateTimeString"
         ),
-        lines=[
-            _line(r, n)
-            for n in r.all(
-                root, "rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem"
-            )
-        ],
+        lines=lines
+        if lines is not None
+        else [_line(r, n) for n in r.all(root, f"rsm:SupplyChainTradeTransaction/{_LINE}")],
         tax=[_tax(r, n) for n in r.all(root, f"{_SETTLEMENT}/ram:ApplicableTradeTax")],
         allowances_charges=[
             _allowance(r, n)

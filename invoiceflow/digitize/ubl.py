@@ -19,7 +19,7 @@ from invoiceflow.digitize.model import (
     Totals,
 )
 from invoiceflow.digitize.totals import complete_totals
-from invoiceflow.digitize.xml import Reader
+from invoiceflow.digitize.xml import Lines, Reader
 
 INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
@@ -38,9 +38,33 @@ _REFERENCES = {
 }
 
 
-def read_ubl(root: etree._Element, index: int = 0) -> Invoice:
-    problems: list[Problem] = []
-    r = Reader(NS, problems)
+def line_reader(r: Reader) -> Lines:
+    """How ``stream_xml`` finds and maps a UBL document's lines (children of the root)."""
+    count = 0
+
+    def read(node: etree._Element) -> Line:
+        nonlocal count
+        count += 1
+        r.line = (node, f"/Invoice/cac:{etree.QName(node).localname}[{count}]")
+        try:
+            return _line(r, node)
+        finally:
+            r.line = None
+
+    return Lines(2, {f"{{{NS['cac']}}}InvoiceLine", f"{{{NS['cac']}}}CreditNoteLine"}, read)
+
+
+def read_ubl(
+    root: etree._Element,
+    index: int = 0,
+    *,
+    reader: Reader | None = None,
+    lines: list[Line] | None = None,
+) -> Invoice:
+    """The invoice in a UBL document; ``lines`` when ``stream_xml`` has read them already,
+    with ``reader`` holding their problems."""
+    r = reader or Reader(NS, [])
+    problems: list[Problem] = r.problems
     credit = etree.QName(root).namespace == CREDIT_NOTE
     type_code = r.text(root, "cbc:CreditNoteTypeCode" if credit else "cbc:InvoiceTypeCode")
     currency = r.text(root, "cbc:DocumentCurrencyCode")
@@ -61,7 +85,9 @@ def read_ubl(root: etree._Element, index: int = 0) -> Invoice:
         payee=_party(r, r.one(root, "cac:PayeeParty")),
         ship_to=_ship_to(r, r.one(root, "cac:Delivery")),
         delivery_date=r.date(root, "cac:Delivery/cbc:ActualDeliveryDate"),
-        lines=[_line(r, n) for n in r.all(root, "cac:InvoiceLine | cac:CreditNoteLine")],
+        lines=lines
+        if lines is not None
+        else [_line(r, n) for n in r.all(root, "cac:InvoiceLine | cac:CreditNoteLine")],
         tax=[_tax(r, n) for n in r.all(root, "cac:TaxTotal/cac:TaxSubtotal")],
         allowances_charges=[_allowance(r, n) for n in r.all(root, "cac:AllowanceCharge")],
         totals=_totals(r, root, currency),
