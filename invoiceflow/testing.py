@@ -98,6 +98,8 @@ def _run(
             raise TimeoutError(f"{arn} still RUNNING after {timeout} s")
         if moved:
             continue
+        if not runtime.wait_for_handlers(max(0.0, deadline - time.monotonic())):
+            raise TimeoutError(f"{arn} still RUNNING after {timeout} s: a handler has not returned")
         next_wake = _next_wake(engine)
         if next_wake is None:
             raise TimeoutError(f"{arn} is waiting for something that will never come")

@@ -14,8 +14,11 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
 
 import structlog
@@ -25,10 +28,12 @@ from invoiceflow.engine.commands import CancelTask, CancelTimer, Env, Invoke, Se
 from invoiceflow.engine.core import advance, iso, new_state
 from invoiceflow.engine.definition import Definition
 from invoiceflow.engine.errors import RUNTIME
-from invoiceflow.engine.handlers import Invoker
+from invoiceflow.engine.handlers import Invoker, Outcome
 from invoiceflow.engine.handlers import run as run_handler
 from invoiceflow.engine.integrations import Integration, builtin_integrations
-from invoiceflow.engine.resources import parse_resource
+from invoiceflow.engine.pool import SIZE as POOL_SIZE
+from invoiceflow.engine.pool import HandlerPool
+from invoiceflow.engine.resources import TOKEN, parse_resource
 from invoiceflow.engine.values import dumps, loads
 from invoiceflow.queues import Queues
 from invoiceflow.store import Database, Transaction
@@ -36,9 +41,13 @@ from invoiceflow.store import Database, Transaction
 log = structlog.get_logger("invoiceflow.engine")
 
 INLINE_BUDGET = 0.2  # seconds of a round that may go to handlers before they are deferred
+# A handler still running after this long goes on in the background (see pool): the round
+# commits without it, and its answer is committed when it comes.
+LONG_HANDLER = 0.05
 LEASE = 5.0  # seconds an owner holds what it claimed unless it renews (see Worker)
 INLINE_EVENTS = 1000  # answers fed straight to one execution per commit, then via mailbox
 ROUND_EVENTS = 1000  # history events one execution adds per round before it gives way
+TASKS_BACKOFF = 0.25  # seconds before tasks that found no room in the pool are looked at again
 HISTORY_ROW = 500  # events stored together; a page of history reads at most a few rows
 
 
@@ -113,6 +122,7 @@ class Runtime:
         clock: Clock | None = None,
         region: str = "us-east-1",
         integrations: dict[str, Integration] | None = None,
+        handler_threads: int = POOL_SIZE,
     ) -> None:
         self.db = db
         self.definitions = definitions
@@ -122,6 +132,10 @@ class Runtime:
         self.queues = Queues(db, self.clock.now)
         self.integrations = builtin_integrations()
         self.integrations.update(integrations or {})
+        self.pool = HandlerPool(handler_threads)
+        # Until when due tasks wait for room in the pool (every tenant waiting was at its
+        # share); an answer from the pool clears it.
+        self._tasks_wait_until = 0.0
         # Set when this process commits work for its own workers, so they need not wait
         # for their next poll.
         self.work_added = threading.Event()
@@ -162,6 +176,11 @@ class Runtime:
             for ex in claimed:
                 if ex.id in held:
                     self._commit_alone(tx, ex, owner)
+        for ex in claimed:  # handlers still running: their answers follow this commit
+            if ex.id in held:
+                for cmd in ex.commands:
+                    if isinstance(cmd, _Running):
+                        self._answer_later(owner, ex.id, cmd.invoke, cmd.future)
         return len(claimed)
 
     def _load(self, row: tuple[Any, ...], now: float) -> _Claimed:
@@ -216,33 +235,38 @@ class Runtime:
 
     def _run_inline(self, ex: _Claimed, started: float) -> None:
         """Run registered handlers now, feeding their results back, while the round is
-        young; what remains is committed as tasks for any worker to take."""
+        young. A handler that is not done when the round's time is up goes on running on
+        its pool thread, committed as a task leased here (``_Running``); what the pool has
+        no room for is committed as a task for any worker to take."""
         if self.invoker is None:
             return
+        invoker = self.invoker
         i = 0
         while i < len(ex.commands):
             cmd = ex.commands[i]
             i += 1
             if not isinstance(cmd, Invoke) or cmd.resource.service not in _LAMBDA:
                 continue
-            if ex.more or time.monotonic() - started > INLINE_BUDGET:
+            left = INLINE_BUDGET - (time.monotonic() - started)
+            if ex.more or left <= 0:
                 return
+            if not self.pool.has_room(ex.tenant):
+                continue  # the tenant's share of the pool is in use: a task waits for it
+            began = self.clock.now()
+            future = self.pool.submit(partial(run_handler, invoker, cmd, ex.arn))
+            try:
+                outcome = future.result(timeout=LONG_HANDLER)
+            except FutureTimeout:
+                self.pool.went_long(ex.tenant, future)
+                ex.commands[i - 1] = _Running(cmd, future)
+                continue
             ex.commands[i - 1] = None  # handled here: nothing to commit for it
             if cmd.token is not None:
                 ex.commands.append(_TokenOnly(cmd))
-            began = self.clock.now()
-            outcome = run_handler(self.invoker, cmd, ex.arn)
             ex.env.now = self.clock.now()
             if cmd.timeout is not None and ex.env.now > began + cmd.timeout:
                 continue  # too late: the timeout timer decides
-            if cmd.token is None:
-                self._feed(ex, {"t": "result", "task": cmd.task_id, **outcome})
-            elif outcome["ok"]:
-                self._feed(
-                    ex, {"t": "submitted", "task": cmd.task_id, "output": {"StatusCode": 202}}
-                )
-            else:
-                self._feed(ex, {"t": "result", "task": cmd.task_id, **outcome})
+            self._feed(ex, _answer(cmd.task_id, cmd.token is not None, outcome))
 
     # -- commit --------------------------------------------------------------------------
     def _commit_alone(self, tx: Transaction, ex: _Claimed, owner: str) -> None:
@@ -259,6 +283,7 @@ class Runtime:
             tx.execute_raw("RELEASE SAVEPOINT execution")
             if ex.poison is None:
                 return
+        ex.commands = [c for c in ex.commands if not isinstance(c, _Running)]
         self._fail(tx, ex, owner, ex.poison)
 
     def _fail(self, tx: Transaction, ex: _Claimed, owner: str, reason: str) -> None:
@@ -344,7 +369,7 @@ class Runtime:
                 cmd = ex.commands[i]
                 i += 1
                 if cmd is not None:
-                    self._apply(tx, ex, cmd, now)
+                    self._apply(tx, ex, cmd, now, owner)
                 while inline.events:
                     self._feed(ex, inline.events.pop(0))
         finally:
@@ -377,8 +402,17 @@ class Runtime:
                 self._notify_parent(tx, ex, final)
             self._ended(tx, ex, final)
 
-    def _apply(self, tx: Transaction, ex: _Claimed, cmd: Any, now: float) -> None:
-        if isinstance(cmd, SetTimer):
+    def _apply(self, tx: Transaction, ex: _Claimed, cmd: Any, now: float, owner: str) -> None:
+        if isinstance(cmd, _Running):
+            invoke = cmd.invoke
+            if invoke.token is not None:
+                tx.execute(
+                    "insert_token", (tokens.digest(invoke.token), ex.id, invoke.task_id, now)
+                )
+            deadline = now + invoke.timeout if invoke.timeout else None
+            row = (ex.id, invoke.task_id, invoke.resource.arn, dumps(invoke.payload), deadline)
+            tx.execute("insert_task", (*row, now + LEASE, owner))
+        elif isinstance(cmd, SetTimer):
             tx.execute(
                 "set_timer",
                 (ex.id, cmd.at, cmd.timer_id, dumps({"t": "timer", "timer": cmd.timer_id})),
@@ -455,7 +489,10 @@ class Runtime:
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone("next_due", (self.clock.now(),))
             task = tx.fetchone("next_task_due") if self.invoker is not None else None
-        return Due(row[0] if row else None, task[0] if task else None)
+        task_due = task[0] if task else None
+        if task_due is not None:
+            task_due = max(task_due, self._tasks_wait_until)
+        return Due(row[0] if row else None, task_due)
 
     def renew(self, owner: str, lease: float = LEASE) -> None:
         """Extend every lease ``owner`` holds; a live owner keeps what it is working on."""
@@ -490,30 +527,88 @@ class Runtime:
 
     # -- deferred handler work -----------------------------------------------------------
     def run_tasks(self, owner: str, limit: int = 20, lease: float = LEASE) -> int:
-        """Run handler tasks no worker finished inline; returns how many were taken."""
+        """Run handler tasks no worker finished inline, while the batch is young and as far
+        as each task's tenant has room in the pool; returns how many were taken. Answers
+        that come in time are committed together; the others as they come."""
         if self.invoker is None:
             return 0
+        invoker = self.invoker
         now = self.clock.now()
         with self.db.transaction(durable=False) as tx:
-            rows = tx.fetch("claim_tasks", (owner, now + lease, now, limit))
-        done: list[tuple[int, int, dict[str, Any]]] = []
-        for row_id, execution_id, task_id, resource, payload, deadline in rows:
+            rows = tx.fetch("due_tasks", (now, limit))
+            picked = [row for row in rows if self.pool.has_room(row[-1])]
+            claimed = [
+                r for r in picked if tx.execute("claim_task", (owner, now + lease, r[0], now))
+            ]
+        if rows and not picked:  # every tenant waiting is at its share: look again later
+            self._tasks_wait_until = now + TASKS_BACKOFF
+        started = time.monotonic()
+        done: list[tuple[int, dict[str, Any]]] = []
+        release: list[int] = []
+        for row_id, execution_id, task_id, resource, payload, deadline, tenant in claimed:
+            left = INLINE_BUDGET - (time.monotonic() - started)
+            if left <= 0 or not self.pool.has_room(tenant):
+                release.append(row_id)
+                continue
             res = parse_resource(resource)
             assert res is not None
             timeout = deadline - now if deadline is not None else None
-            cmd = Invoke(task_id, res, loads(payload), None, timeout, None)
-            outcome = run_handler(self.invoker, cmd, "")
-            done.append((row_id, execution_id, {"t": "result", "task": task_id, **outcome}))
-        if done:
+            token = "" if res.pattern == TOKEN else None  # its token was recorded already
+            cmd = Invoke(task_id, res, loads(payload), token, timeout, None)
+            future = self.pool.submit(partial(run_handler, invoker, cmd, ""))
+            try:
+                outcome = future.result(timeout=LONG_HANDLER)
+            except FutureTimeout:
+                self.pool.went_long(tenant, future)
+                self._answer_later(owner, execution_id, cmd, future)
+                continue
+            done.append((execution_id, _answer(task_id, token is not None, outcome)))
+        if done or release:
             with self.db.transaction() as tx:
-                for row_id, execution_id, event in done:
-                    if tx.execute("finish_task", (row_id, owner)):
+                for execution_id, event in done:
+                    if tx.execute("finish_task", (execution_id, event["task"], owner)):
                         self.post(tx, execution_id, event, self.clock.now())
-        return len(rows)
+                tx.executemany("release_task", [(now, row_id, owner) for row_id in release])
+        return len(claimed) - len(release)
+
+    def _answer_later(
+        self, owner: str, execution_id: int, cmd: Invoke, future: Future[Outcome]
+    ) -> None:
+        """Commit a pool handler's answer when it comes, if its task is still this owner's
+        (a task whose lease ran out was taken over, and the new owner answers)."""
+
+        def done(finished: Future[Outcome]) -> None:
+            try:
+                outcome = finished.result()
+            except Exception as exc:  # the invoker broke its promise not to raise
+                outcome = {"ok": False, "error": RUNTIME, "cause": _describe(exc)}
+            event = _answer(cmd.task_id, cmd.token is not None, outcome)
+            self._tasks_wait_until = 0.0  # room in the pool again
+            try:
+                with self.transaction() as tx:
+                    if tx.execute("finish_task", (execution_id, cmd.task_id, owner)):
+                        self.post(tx, execution_id, event, self.clock.now())
+            except Exception:  # the lease runs out and the task is run again
+                log.exception("a handler's answer could not be committed", task=cmd.task_id)
+
+        future.add_done_callback(done)
+
+    def wait_for_handlers(self, timeout: float) -> bool:
+        """Wait until no handler of this runtime is running (for tests and tools that
+        drive rounds themselves); False if one still is after ``timeout`` seconds."""
+        return self.pool.wait_idle(timeout)
 
 
 _LAMBDA = ("lambda-function", "lambda")
 _CONTINUE = dumps({"t": "continue"})
+
+
+def _answer(task_id: str, callback: bool, outcome: Outcome) -> dict[str, Any]:
+    """The mailbox event a handler's outcome becomes: for a callback task (waitForTaskToken)
+    a success only says it was handed over; the answer comes with the token."""
+    if callback and outcome["ok"]:
+        return {"t": "submitted", "task": task_id, "output": {"StatusCode": 202}}
+    return {"t": "result", "task": task_id, **outcome}
 
 
 def _describe(exc: Exception) -> str:
@@ -536,6 +631,15 @@ class _Inline:
             return False
         self.taken += 1
         return True
+
+
+@dataclass(slots=True)
+class _Running:
+    """A handler still running on the pool when its round commits: committed as a task
+    leased to this owner, answered when it is done."""
+
+    invoke: Invoke
+    future: Future[Outcome]
 
 
 @dataclass(slots=True)

@@ -6,20 +6,25 @@ charges a card or posts to a ledger must be. Every invocation is also logged, to
 often work was repeated.
 """
 
-import functools
 import os
 import sqlite3
+import threading
 import time
 from typing import Any
 
 from invoiceflow.functions import handler
 
+_local = threading.local()
 
-@functools.cache
+
 def _ledger() -> sqlite3.Connection:
-    conn = sqlite3.connect(os.environ["INVOICEFLOW_CRASH_EFFECTS"], timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    """One connection per thread: handlers run on several threads at once."""
+    conn: sqlite3.Connection | None = getattr(_local, "conn", None)
+    if conn is None:
+        conn = sqlite3.connect(os.environ["INVOICEFLOW_CRASH_EFFECTS"], timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        _local.conn = conn
     return conn
 
 

@@ -86,6 +86,7 @@ def test_a_claimed_task_of_a_dead_worker_runs_again_after_its_lease(engine: Engi
     assert runtime.run_tasks("other") == 0
     runtime.clock.skip(now + 61)
     assert runtime.run_tasks("other") == 1
+    assert runtime.wait_for_handlers(30)  # its answer is committed as it comes
     runtime.run_round("other")
     assert status(engine, arn) == "SUCCEEDED"
     history = engine.client.get_execution_history(executionArn=arn)["events"]

@@ -150,10 +150,16 @@ def test_tasks_are_leased_and_finished_by_their_owner_only(db: Database) -> None
     with db.transaction() as tx:
         tx.execute("insert_task", (ex, "0.1", "arn:x", "{}", None, 0.0, None))
         tx.execute("insert_task", (ex, "0.1", "arn:x", "{}", None, 0.0, None))  # no duplicate
-        [(row_id, *_)] = tx.fetch("claim_tasks", ("a", 10.0, 1.0, 5))
-        assert tx.fetch("claim_tasks", ("b", 10.0, 1.0, 5)) == []
-        assert tx.execute("finish_task", (row_id, "b")) == 0
-        assert tx.execute("finish_task", (row_id, "a")) == 1
+        [(row_id, *_, tenant)] = tx.fetch("due_tasks", (1.0, 5))
+        assert tenant == ""
+        assert tx.execute("claim_task", ("a", 10.0, row_id, 1.0)) == 1
+        assert tx.execute("claim_task", ("b", 10.0, row_id, 1.0)) == 0  # leased until 10
+        assert tx.fetch("due_tasks", (1.0, 5)) == []
+        assert tx.execute("finish_task", (ex, "0.1", "b")) == 0
+        assert tx.execute("release_task", (2.0, row_id, "a")) == 1
+        assert tx.execute("claim_task", ("b", 10.0, row_id, 2.0)) == 1
+        assert tx.execute("finish_task", (ex, "0.1", "a")) == 0
+        assert tx.execute("finish_task", (ex, "0.1", "b")) == 1
 
 
 def test_history_pages_keep_their_order(db: Database) -> None:
@@ -162,8 +168,11 @@ def test_history_pages_keep_their_order(db: Database) -> None:
         tx.execute("insert_history", (ex, 1, 2, "[1,2]"))
         tx.execute("insert_history", (ex, 3, 5, "[3,4,5]"))
     with db.transaction(write=False) as tx:
-        assert tx.fetch("history", (ex, 2)) == [("[3,4,5]",)]
-        assert tx.fetch("history_reverse", (ex, 3)) == [("[1,2]",)]
+        assert tx.fetch("history", (ex, 2, 100)) == [("[3,4,5]",)]
+        assert tx.fetch("history", (ex, 0, 1)) == [("[1,2]",)]  # only the rows asked for
+        assert tx.fetch("history_reverse", (ex, 3, 0)) == [("[1,2]",)]
+        assert tx.fetch("history_reverse", (ex, 6, 4)) == [("[3,4,5]",)]
+        assert tx.fetch("history_last", (ex,)) == [(5,)]
     with pytest.raises(ConstraintViolation), db.transaction() as tx:
         tx.execute("insert_history", (ex, 3, 3, "[3]"))
 

@@ -126,13 +126,21 @@ INSERT INTO tasks (execution_id, task_id, resource, payload, deadline, visible_a
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (execution_id, task_id) DO NOTHING
 
--- name: claim_tasks
-UPDATE tasks SET lease_owner = ?, visible_at = ?
-WHERE id IN (SELECT id FROM tasks WHERE visible_at <= ? ORDER BY visible_at LIMIT ?)
-RETURNING id, execution_id, task_id, resource, payload, deadline
+-- name: due_tasks
+-- Handler tasks free to take, oldest first, with their tenant: a worker takes only those
+-- whose tenant has room in its pool.
+SELECT t.id, t.execution_id, t.task_id, t.resource, t.payload, t.deadline, e.tenant
+FROM tasks t JOIN executions e ON e.id = t.execution_id
+WHERE t.visible_at <= ? ORDER BY t.visible_at LIMIT ?
+
+-- name: claim_task
+UPDATE tasks SET lease_owner = ?, visible_at = ? WHERE id = ? AND visible_at <= ?
+
+-- name: release_task
+UPDATE tasks SET lease_owner = NULL, visible_at = ? WHERE id = ? AND lease_owner = ?
 
 -- name: finish_task
-DELETE FROM tasks WHERE id = ? AND lease_owner = ?
+DELETE FROM tasks WHERE execution_id = ? AND task_id = ? AND lease_owner = ?
 
 -- name: cancel_task
 DELETE FROM tasks WHERE execution_id = ? AND task_id = ?

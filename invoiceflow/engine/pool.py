@@ -1,0 +1,99 @@
+"""Threads that run handlers, so that a slow one never holds up the executions around it.
+
+A handler may take a minute (a 30 MB file being parsed) where a round takes milliseconds.
+Run on the worker's own thread it would hold every execution claimed in the same round, and
+every round after, whoever they belong to. Here each handler runs on a pool thread while
+its caller waits for it, but only briefly: one that is not done by then goes on in the
+background (``went_long``), its task committed as leased to this process and its answer
+committed when it comes. At most ``size`` handlers run in the background, and at most
+``per_tenant`` of one tenant's, so one tenant's big files cannot take every thread: while a
+tenant is at its share its further handlers wait as tasks, and the others' go on.
+
+The threads are daemons: a process told to stop does not wait for a handler that will not
+end (its task is leased, so after the lease runs out another worker runs it again).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
+from queue import SimpleQueue
+from typing import Any
+
+SIZE = 4  # handlers that may run in the background at once, per runtime
+Job = tuple[Callable[[], Any], "Future[Any]"]
+
+
+class HandlerPool:
+    def __init__(self, size: int = SIZE, per_tenant: int | None = None) -> None:
+        self.size = size
+        self.per_tenant = per_tenant or max(1, size // 2)
+        self._jobs: SimpleQueue[Job] = SimpleQueue()
+        self._idle_threads = 0
+        self._running = 0
+        self._long: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+
+    def has_room(self, tenant: str, taken: int = 0) -> bool:
+        """Whether a handler of ``tenant`` may start now: the background has room for it
+        (``taken``: that many more are about to start)."""
+        with self._lock:
+            return (
+                sum(self._long.values()) + taken < self.size
+                and self._long[tenant] + taken < self.per_tenant
+            )
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run ``fn`` on a pool thread (a new one if none is idle)."""
+        future: Future[Any] = Future()
+        with self._lock:
+            self._running += 1
+            start = self._idle_threads == 0
+            if not start:
+                self._idle_threads -= 1  # this job is that thread's
+        if start:
+            threading.Thread(target=self._work, args=(False,), name="handler", daemon=True).start()
+        self._jobs.put((fn, future))
+        return future
+
+    def went_long(self, tenant: str, future: Future[Any]) -> None:
+        """``future``'s caller stopped waiting: it counts against the background until done."""
+        with self._lock:
+            self._long[tenant] += 1
+
+        def done(_: Future[Any]) -> None:
+            with self._lock:
+                self._long[tenant] -= 1
+                if not self._long[tenant]:
+                    del self._long[tenant]
+
+        future.add_done_callback(done)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no handler runs; False if one still does after ``timeout`` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout)
+
+    def _work(self, idle: bool) -> None:
+        while True:
+            if idle:
+                with self._lock:
+                    self._idle_threads += 1
+            fn, future = self._jobs.get()
+            idle = True
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        result = fn()
+                    except BaseException as exc:
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(result)
+            finally:
+                with self._lock:
+                    self._running -= 1
+                    if not self._running:
+                        self._idle.notify_all()
