@@ -528,6 +528,12 @@ def serve_cmd(
         bool | None, typer.Option("--json-logs/--pretty-logs", help="Default: JSON unless a TTY.")
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    drain_timeout: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Seconds after SIGTERM for requests and handlers to finish, at most."
+        ),
+    ] = 30,
 ) -> None:
     """Run the HTTP API, the workers and the timers in one process (until SIGTERM/SIGINT)."""
     from invoiceflow.serve import serve
@@ -540,6 +546,7 @@ def serve_cmd(
         max_upload=max_upload,
         json_logs=json_logs,
         access_log=access_log,
+        drain_timeout=drain_timeout,
     )
 
 
