@@ -5,6 +5,8 @@ Accepting is one commit: the event's record and its message. The queue's consume
 message into a container exactly once, however often the message is delivered: the
 container is created in the same commit that claims the event. The event's id travels as a
 message attribute, since a message redriven from the dead-letter queue gets a new message id.
+An invoice larger than a message may be (256 KiB) is kept in the blob store first, and its
+message carries the blob's key instead (as the SQS extended client does with S3).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from invoiceflow.store import Transaction
 
 QUEUE = f"{PREFIX}invoice-events"
 EVENT_ID = "InvoiceEventId"  # the message attribute naming the event
+BLOB = "InvoiceEventBlob"  # the message attribute naming a large invoice's blob
+MAX_MESSAGE = 256 * 1024  # bytes: larger invoices travel by blob
 DEAD_LETTER_QUEUE = f"{QUEUE}-dlq"  # as install names it
 
 
@@ -68,7 +72,12 @@ def accept(tx: Transaction, pipeline: Pipeline, tenant: str, body: bytes) -> str
     queue = queues.find(tx, QUEUE)
     event_id = str(uuid.uuid4())
     attributes = {EVENT_ID: {"DataType": "String", "StringValue": event_id}}
-    queues.send(tx, queue, body.decode("utf-8"), attributes, tenant=tenant)
+    text = body.decode("utf-8")
+    if len(body) > MAX_MESSAGE:
+        key, _ = pipeline.blobs.put(body)  # flushed before the message that names it commits
+        attributes[BLOB] = {"DataType": "String", "StringValue": key}
+        text = msgspec.json.encode({"blob": key}).decode()
+    queues.send(tx, queue, text, attributes, tenant=tenant)
     tx.execute("insert_invoice_event", (event_id, tenant, time.time()))
     return event_id
 
@@ -105,12 +114,17 @@ def handler(pipeline: Pipeline) -> Any:
     def consume(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         failures = []
         for record in event["Records"]:
-            attribute = record.get("messageAttributes", {}).get(EVENT_ID) or {}
-            event_id = attribute.get("stringValue")
+            attributes = record.get("messageAttributes", {})
+            event_id = (attributes.get(EVENT_ID) or {}).get("stringValue")
+            blob = (attributes.get(BLOB) or {}).get("stringValue")
             try:
                 if not isinstance(event_id, str):
                     raise AlreadyClaimed  # not an accepted event: nothing tracks it
-                _start(pipeline, event_id, record["body"].encode("utf-8"))
+                if isinstance(blob, str):
+                    body = pipeline.blobs.path(blob).read_bytes()
+                else:
+                    body = record["body"].encode("utf-8")
+                _start(pipeline, event_id, body)
             except AlreadyClaimed:
                 continue
             except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -45,8 +46,22 @@ def test_what_is_not_one_invoice_is_refused_at_once(a: httpx.Client) -> None:
         assert response.json()["code"] == "InvalidInvoice"
     wrong_type = a.post("/v1/invoice-events", content=INVOICE, headers={"Content-Type": "text/csv"})
     assert wrong_type.status_code == 415
-    too_big = submit(a, b"{" + b" " * 300_000 + b"}")
+    too_big = submit(a, b"{" + b" " * (11 * 1024 * 1024) + b"}")
     assert too_big.status_code == 413
+
+
+def test_an_invoice_larger_than_a_message_travels_by_blob(api: Api, a: httpx.Client) -> None:
+    invoice = json.loads(INVOICE)
+    [line] = invoice["lines"][:1]
+    invoice["lines"] = [dict(line, line_id=str(n)) for n in range(3000)]
+    body = json.dumps(invoice).encode()
+    assert len(body) > events.MAX_MESSAGE
+    response = submit(a, body)
+    assert response.status_code == 202, response.text
+    final = api.wait_for(a, response.headers["Location"], finished)
+    assert final["state"] == "Done", final
+    stored = a.get(f"/v1/invoices/{final['invoice']}").json()
+    assert len(stored["lines"]) == 3000
 
 
 def test_an_idempotency_key_accepts_an_event_once(api: Api, a: httpx.Client) -> None:

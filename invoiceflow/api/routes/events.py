@@ -18,7 +18,7 @@ from invoiceflow.store import Transaction
 
 router = APIRouter(prefix="/v1/invoice-events", tags=["invoice events"])
 ROUTE = "invoice-events"  # idempotency keys are per route
-MAX_EVENT = 256 * 1024  # bytes: a state payload's limit, as in Step Functions
+MAX_EVENT = 10 * 1024 * 1024  # bytes; one over 256 KiB travels through the blob store
 
 # The busiest route reads its headers itself: each parameter or dependency FastAPI resolves
 # costs more than the rest of the request's work. This describes them for the document.
