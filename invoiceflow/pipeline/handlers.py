@@ -23,7 +23,8 @@ from invoiceflow.store import Database, Transaction
 
 Work = Callable[[dict[str, Any]], dict[str, Any]]
 TxWork = Callable[[Transaction, dict[str, Any]], dict[str, Any]]
-CHUNK = 500  # parsed invoices stored per transaction
+CHUNK = 500  # parsed invoices stored per transaction, at most
+CHUNK_BYTES = 256 * 1024  # and at most about this much of their JSON
 CHUNK_POSITIONS = 100  # invoices per chunk the workflow's Map hands to its inner Map
 # Invoices per execution: each adds 14 history events, and an execution may have 25,000.
 # A file with more is processed in batches of this size, each by a child execution.
@@ -102,14 +103,16 @@ class Handlers:
 
     def _parse(self, container: containers.Container) -> int:
         rows: list[tuple[str, int, str]] = []
-        count = 0
+        count = size = 0
         try:
             for position, invoice in enumerate(parse(self.blobs.path(container.blob))):
-                rows.append((container.id, position, to_json(invoice).decode()))
+                text = to_json(invoice).decode()
+                rows.append((container.id, position, text))
                 count += 1
-                if len(rows) >= CHUNK:
+                size += len(text)
+                if len(rows) >= CHUNK or size >= CHUNK_BYTES:
                     self._store_parsed(rows)
-                    rows = []
+                    rows, size = [], 0
         except DigitizeError as exc:
             raise MalformedFile(exc.problem.message) from None
         self._store_parsed(rows)
@@ -120,8 +123,12 @@ class Handlers:
         return count
 
     def _store_parsed(self, rows: list[tuple[str, int, str]]) -> None:
+        """One chunk of a file's invoices. Small commits, so that the store's one writer is
+        free for other work (other tenants') between them; not flushed, since the parsed
+        count committed after the last chunk flushes them all and nothing counts them
+        before."""
         if rows:
-            with self.db.transaction() as tx:
+            with self.db.transaction(durable=False) as tx:
                 tx.executemany("insert_parsed", rows)
 
     def create_invoice(self, tx: Transaction, body: dict[str, Any]) -> dict[str, Any]:
