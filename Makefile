@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/digitize.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/fairness.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
