@@ -15,7 +15,9 @@ end (its task is leased, so after the lease runs out another worker runs it agai
 
 from __future__ import annotations
 
+import heapq
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -23,6 +25,7 @@ from queue import SimpleQueue
 from typing import Any
 
 SIZE = 4  # handlers that may run in the background at once, per runtime
+MAX_TIMEOUT = 900.0  # seconds: Lambda's longest, for handlers their task gives none
 Job = tuple[Callable[[], Any], "Future[Any]"]
 
 
@@ -34,6 +37,9 @@ class HandlerPool:
         self._idle_threads = 0
         self._running = 0
         self._long: Counter[str] = Counter()
+        self._counted: set[int] = set()  # ids of the futures counted in _long
+        self._deadlines: list[tuple[float, int, str, Future[Any]]] = []
+        self._order = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
 
@@ -41,10 +47,27 @@ class HandlerPool:
         """Whether a handler of ``tenant`` may start now: the background has room for it
         (``taken``: that many more are about to start)."""
         with self._lock:
+            self._forget_overdue()
             return (
                 sum(self._long.values()) + taken < self.size
                 and self._long[tenant] + taken < self.per_tenant
             )
+
+    def _forget_overdue(self) -> None:
+        """A handler past its timeout no longer counts against anyone's share: a thread
+        cannot be stopped, but one that hangs must not keep its tenant waiting for good.
+        (Its task's own timeout, or the lease once this process ends, settles the task.)"""
+        now = time.monotonic()
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, _, tenant, future = heapq.heappop(self._deadlines)
+            if id(future) in self._counted:
+                self._counted.discard(id(future))
+                self._uncount(tenant)
+
+    def _uncount(self, tenant: str) -> None:
+        self._long[tenant] -= 1
+        if not self._long[tenant]:
+            del self._long[tenant]
 
     def submit(self, fn: Callable[[], Any]) -> Future[Any]:
         """Run ``fn`` on a pool thread (a new one if none is idle)."""
@@ -59,16 +82,21 @@ class HandlerPool:
         self._jobs.put((fn, future))
         return future
 
-    def went_long(self, tenant: str, future: Future[Any]) -> None:
-        """``future``'s caller stopped waiting: it counts against the background until done."""
+    def went_long(self, tenant: str, future: Future[Any], timeout: float | None) -> None:
+        """``future``'s caller stopped waiting: it counts against the background until it is
+        done, or until ``timeout`` seconds (Lambda's 900 without one) have passed."""
+        deadline = time.monotonic() + (timeout or MAX_TIMEOUT)
         with self._lock:
             self._long[tenant] += 1
+            self._counted.add(id(future))
+            self._order += 1
+            heapq.heappush(self._deadlines, (deadline, self._order, tenant, future))
 
         def done(_: Future[Any]) -> None:
             with self._lock:
-                self._long[tenant] -= 1
-                if not self._long[tenant]:
-                    del self._long[tenant]
+                if id(future) in self._counted:
+                    self._counted.discard(id(future))
+                    self._uncount(tenant)
 
         future.add_done_callback(done)
 

@@ -257,7 +257,7 @@ class Runtime:
             try:
                 outcome = future.result(timeout=LONG_HANDLER)
             except FutureTimeout:
-                self.pool.went_long(ex.tenant, future)
+                self.pool.went_long(ex.tenant, future, cmd.timeout)
                 ex.commands[i - 1] = _Running(cmd, future)
                 continue
             ex.commands[i - 1] = None  # handled here: nothing to commit for it
@@ -559,7 +559,7 @@ class Runtime:
             try:
                 outcome = future.result(timeout=LONG_HANDLER)
             except FutureTimeout:
-                self.pool.went_long(tenant, future)
+                self.pool.went_long(tenant, future, timeout)
                 self._answer_later(owner, execution_id, cmd, future)
                 continue
             done.append((execution_id, _answer(task_id, token is not None, outcome)))
