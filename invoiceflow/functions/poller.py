@@ -10,14 +10,23 @@ dead-letter queue); with ReportBatchItemFailures only the messages it names come
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from functools import partial
 from typing import Any
 
+import structlog
+
+from invoiceflow.engine.pool import HandlerPool
+from invoiceflow.engine.runtime import LONG_HANDLER
 from invoiceflow.functions.mappings import Mapping, Mappings
 from invoiceflow.functions.registry import Registry
 from invoiceflow.queues import Queue, Queues, Received, names
 from invoiceflow.queues.client import system_attributes
 
 REFRESH = 1.0  # seconds between re-reads of the mapping table
+
+log = structlog.get_logger("invoiceflow.functions")
 
 
 def record(m: Received, queue_arn: str) -> dict[str, Any]:
@@ -73,11 +82,22 @@ def failed_ids(output: Any, batch: list[Received]) -> set[str] | None:
 
 
 class Poller:
-    def __init__(self, mappings: Mappings, registry: Registry, owner: str) -> None:
+    def __init__(
+        self,
+        mappings: Mappings,
+        registry: Registry,
+        owner: str,
+        pool: HandlerPool | None = None,
+    ) -> None:
+        """With a ``pool``, a batch's handler runs on it: one still running after a moment
+        goes on in the background, finishing its batch when it returns, and the loop moves
+        on. Each function has a share of the background, so a handler that waits on a slow
+        webhook holds up neither the engine nor the other functions' batches."""
         self.mappings = mappings
         self.queues: Queues = mappings.queues
         self.registry = registry
         self.owner = owner
+        self.pool = pool
         self._cached: list[Mapping] = []
         self._read_at = float("-inf")
 
@@ -100,19 +120,51 @@ class Poller:
         return sum(self.run_batch(m, ready[m.queue]) for m in mappings if m.queue in ready)
 
     def run_batch(self, mapping: Mapping, queue: Queue) -> int:
+        share = f"function:{mapping.function}"
+        if self.pool is not None and not self.pool.has_room(share):
+            return 0  # its earlier batches still run in the background
         timeout = queue.number("VisibilityTimeout")
         allowed, slot = self._claim(mapping, timeout)
         if not allowed:
             return 0
+        handed_off = False
         try:
             batch = self._collect(mapping, queue)
-            if batch:
-                self._deliver(mapping, queue.arn, timeout, batch)
+            if not batch:
+                return 0
+            event = {"Records": [record(m, queue.arn) for m in batch]}
+            call = partial(self.registry.invoke, mapping.function, event, timeout=timeout)
+            if self.pool is None:
+                self._settle(mapping, batch, call(execution=""))
+                return len(batch)
+            future = self.pool.submit(partial(call, execution=""))
+            try:
+                outcome = future.result(timeout=LONG_HANDLER)
+            except FutureTimeout:
+                self.pool.went_long(share, future, timeout)
+                future.add_done_callback(partial(self._finish, mapping, batch, slot))
+                handed_off = True
+                return len(batch)
+            self._settle(mapping, batch, outcome)
             return len(batch)
         finally:
+            if slot is not None and not handed_off:
+                self._release(mapping, slot)
+
+    def _release(self, mapping: Mapping, slot: int) -> None:
+        with self.mappings.db.transaction(durable=False) as tx:
+            tx.execute("release_slot", (mapping.id, slot, self.owner))
+
+    def _finish(
+        self, mapping: Mapping, batch: list[Received], slot: int | None, done: Future[Any]
+    ) -> None:
+        """A batch whose handler went on in the background, once it has returned."""
+        try:
+            self._settle(mapping, batch, done.result())
             if slot is not None:
-                with self.mappings.db.transaction(durable=False) as tx:
-                    tx.execute("release_slot", (mapping.id, slot, self.owner))
+                self._release(mapping, slot)
+        except Exception:  # its messages come back after their visibility timeout
+            log.exception("a batch could not be finished", function=mapping.function)
 
     def _claim(self, mapping: Mapping, timeout: int) -> tuple[bool, int | None]:
         """Whether a batch may run now, and the concurrency slot it holds (None when the
@@ -141,9 +193,8 @@ class Poller:
                 time.sleep(min(0.05, left))
         return batch
 
-    def _deliver(self, mapping: Mapping, arn: str, timeout: int, batch: list[Received]) -> None:
-        event = {"Records": [record(m, arn) for m in batch]}
-        outcome = self.registry.invoke(mapping.function, event, timeout=timeout, execution="")
+    def _settle(self, mapping: Mapping, batch: list[Received], outcome: dict[str, Any]) -> None:
+        """Delete what the handler's outcome says succeeded."""
         if not outcome["ok"]:
             return  # the whole batch comes back after its visibility timeout
         failed: set[str] | None = set()

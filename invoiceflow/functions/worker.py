@@ -23,6 +23,7 @@ def full_worker(
     give_way: Callable[[], float] | None = None,
 ) -> Worker:
     worker = Worker(runtime, batch=batch, name=name, lease=lease, give_way=give_way)
-    poller = Poller(Mappings(runtime.db, runtime.queues, runtime.clock.now), registry, worker.owner)
+    mappings = Mappings(runtime.db, runtime.queues, runtime.clock.now)
+    poller = Poller(mappings, registry, worker.owner, runtime.pool)
     worker.chores = (poller.poll, lambda: run_moves(runtime.queues))
     return worker
