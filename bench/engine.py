@@ -172,6 +172,38 @@ def run_pipeline(tmp: Path, name: str, n: int, workers: int, rate: float | None)
     }
 
 
+LOOP: dict[str, Any] = {
+    "StartAt": "A",
+    "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}},
+}
+
+
+def bench_history(tmp: Path, pages: int = 200) -> dict[str, Any]:
+    """A loop of Pass states runs until the 25,000-event history quota ends it; then pages
+    of one event, forward and backward from the middle, as a console would read them."""
+    engine = open_engine(tmp / "history.db")
+    sm = create(engine, "loop", LOOP)
+    arn = engine.client.start_execution(stateMachineArn=sm)["executionArn"]
+    began = time.perf_counter()
+    while engine.client.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        engine.runtime.run_round("bench")
+    ran = time.perf_counter() - began
+    took = []
+    for i in range(pages):
+        started = time.perf_counter()
+        engine.client.get_execution_history(
+            executionArn=arn, maxResults=1, nextToken=str(12_000 + i), reverseOrder=i % 2 == 1
+        )
+        took.append((time.perf_counter() - started) * 1000)
+    last = engine.client.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=1)
+    engine.db.close()
+    return {
+        "events": last["events"][0]["id"],
+        "loop_to_quota_s": round(ran, 2),
+        "page_of_one": p50_p99(took, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--executions", type=int, default=5000)
@@ -189,6 +221,8 @@ def main() -> None:
         print("Task -> Map(10) -> Pass, started flat out:", throughput, flush=True)
         latency = run_pipeline(Path(tmp), "paced", n // 2, args.workers, args.rate)
         print(f"Task -> Map(10) -> Pass at {args.rate:g}/s:", latency, flush=True)
+        history = bench_history(Path(tmp))
+        print("a history at its quota, pages of one event:", history, flush=True)
     print(
         json.dumps(
             {
@@ -196,6 +230,7 @@ def main() -> None:
                 "transitions": transitions,
                 "throughput": throughput,
                 "latency": latency,
+                "history": history,
             }
         )
     )
