@@ -5,6 +5,7 @@ compact ``Line`` as soon as it closes, so an invoice never holds its lines as di
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -19,16 +20,40 @@ from invoiceflow.limits import JSON_DEPTH
 Event = tuple[str, Any]
 
 
+MAX_DIGITS = 4000  # below the 4300 digits Python converts to an int
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_DIGITS + 1))
+
+
+class _ShortNumbers:
+    """The stream, refusing a run of more than MAX_DIGITS digits before ijson sees it: its
+    C backend fails to convert such an integer and leaves the interpreter with an error
+    set, which later crashes the process."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.tail = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        if _LONG_DIGITS.search(self.tail + data):
+            raise DigitizeError(
+                "bad_json", f"The file has a number of more than {MAX_DIGITS} digits."
+            )
+        self.tail = (self.tail + data)[-MAX_DIGITS:]
+        return data
+
+
 def events(stream: BinaryIO) -> Iterator[Event]:
     """ijson's events, numbers as int or Decimal (never float). Anything the parser raises
-    is bad JSON: its C backend raises SystemError, not its own error, on some inputs (an
-    integer of thousands of digits), so nothing narrower catches them all."""
-    parser = ijson.basic_parse(stream, use_float=False)
+    is bad JSON: its backends raise several types, not only their own error."""
+    parser = ijson.basic_parse(_ShortNumbers(stream), use_float=False)
     while True:
         try:
             event = next(parser)
         except StopIteration:
             return
+        except DigitizeError:
+            raise
         except Exception as exc:  # the backends raise several types, see above
             raise DigitizeError("bad_json", f"The file is not valid JSON: {exc}.") from None
         yield event

@@ -59,7 +59,7 @@ def test_non_finite_and_absurd_amounts_are_refused_in_every_format(fmt: str, amo
     try:
         invoices = read(FORMATS[fmt](2, amount=amount))
     except DigitizeError as err:
-        assert err.problem.code in ("bad_number", "json_schema"), err
+        assert err.problem.code in ("bad_number", "json_schema", "bad_json"), err
         return
     for invoice in invoices:
         assert "bad_number" in {p.code for p in invoice.problems}
