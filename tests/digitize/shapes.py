@@ -75,8 +75,7 @@ def x12(lines: int, invoices: int = 1, amount: str = "2.00") -> bytes:
         body.append(f"SE*{len(body) + 1}*{k:04d}")
         sets.append("~".join(body) + "~")
     return (
-        f"{ISA}GS*IN*S*R*20240101*1200*7*X*004010~{''.join(sets)}GE*{invoices}*7~"
-        "IEA*1*000000001~"
+        f"{ISA}GS*IN*S*R*20240101*1200*7*X*004010~{''.join(sets)}GE*{invoices}*7~IEA*1*000000001~"
     ).encode()
 
 
