@@ -15,6 +15,7 @@ import typer
 from invoiceflow.engine import ClientError, Engine
 from invoiceflow.engine.runtime import LEASE
 from invoiceflow.engine.validate import validate
+from invoiceflow.engine.worker import MAX_FAILURES
 from invoiceflow.functions import default_registry
 
 app = typer.Typer(help="invoiceflow: durable invoice workflows.", no_args_is_help=True)
@@ -205,6 +206,14 @@ def worker_cmd(
     lease: Annotated[
         float, typer.Option(help="Seconds until a dead worker's work is taken over.")
     ] = LEASE,
+    max_failures: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Passes in a row that may fail (the store unreachable) before the worker "
+            "exits with status 1, for its supervisor to restart it.",
+        ),
+    ] = MAX_FAILURES,
 ) -> None:
     """Advance executions, fire timers, run handlers and feed queues to their handlers
     until stopped (SIGINT/SIGTERM)."""
@@ -220,6 +229,7 @@ def worker_cmd(
     worker = full_worker(
         pipeline.engine.runtime, default_registry(), batch=batch, name=name, lease=lease
     )
+    worker.max_failures = max_failures
     loop = threading.Thread(target=worker.run, name="worker")
     loop.start()
     typer.echo(f"invoiceflow worker {worker.owner} ready", err=True)
