@@ -10,6 +10,7 @@ the next owner repeats the round (handlers run at least once, transitions exactl
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import defaultdict
@@ -31,8 +32,8 @@ from invoiceflow.engine.errors import RUNTIME
 from invoiceflow.engine.handlers import Invoker, Outcome
 from invoiceflow.engine.handlers import run as run_handler
 from invoiceflow.engine.integrations import Integration, builtin_integrations
+from invoiceflow.engine.pool import MAX_TIMEOUT, HandlerPool
 from invoiceflow.engine.pool import SIZE as POOL_SIZE
-from invoiceflow.engine.pool import HandlerPool
 from invoiceflow.engine.resources import TOKEN, parse_resource
 from invoiceflow.engine.values import dumps, loads
 from invoiceflow.queues import Queues
@@ -110,6 +111,7 @@ class _Claimed:
     final: Step | None = None
     more: bool = False
     poison: str | None = None  # why this execution cannot go on: it fails alone
+    lease: float = LEASE
 
 
 class Runtime:
@@ -136,6 +138,10 @@ class Runtime:
         # Until when due tasks wait for room in the pool (every tenant waiting was at its
         # share); an answer from the pool clears it.
         self._tasks_wait_until = 0.0
+        # What each owner works on now, whose leases its renewer extends.
+        self._lock = threading.Lock()
+        self._in_round: dict[str, list[int]] = {}
+        self._background: defaultdict[str, set[tuple[int, str]]] = defaultdict(set)
         # Set when this process commits work for its own workers, so they need not wait
         # for their next poll.
         self.work_added = threading.Event()
@@ -155,8 +161,31 @@ class Runtime:
         by_id: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for execution_id, mailbox_id, event in events:
             by_id[execution_id].append((mailbox_id, event))
+        ids = [row[0] for row in rows]
+        self._in_round[owner] = ids
+        try:
+            self._advance_claimed(owner, rows, by_id, now, lease)
+        except BaseException:
+            # Whatever this round could not commit is free again at once (the renewer would
+            # otherwise keep it leased while this worker lives).
+            with contextlib.suppress(Exception), self.db.transaction(durable=False) as tx:
+                tx.executemany("release_execution", [(i, owner) for i in ids])
+            raise
+        finally:
+            self._in_round.pop(owner, None)
+        return len(rows)
+
+    def _advance_claimed(
+        self,
+        owner: str,
+        rows: list[tuple[Any, ...]],
+        by_id: dict[int, list[tuple[int, str]]],
+        now: float,
+        lease: float,
+    ) -> None:
         started = time.monotonic()
-        claimed = [self._load(row, now) for row in rows]
+        claimed = [self._load(row, now, lease) for row in rows]
+        transient = self.db.transient_errors
         for ex in claimed:
             try:
                 for mailbox_id, event in by_id.get(ex.id, ()):
@@ -165,6 +194,8 @@ class Runtime:
                     ex.consumed.append(mailbox_id)
                     self._feed(ex, loads(event))
                 self._run_inline(ex, started)
+            except transient:
+                raise  # the store, not the execution: the round is tried again
             except Exception as exc:  # a defect or a value we cannot handle: this one fails
                 ex.poison = _describe(exc)
             if ex.poison:
@@ -180,10 +211,9 @@ class Runtime:
             if ex.id in held:
                 for cmd in ex.commands:
                     if isinstance(cmd, _Running):
-                        self._answer_later(owner, ex.id, cmd.invoke, cmd.future)
-        return len(claimed)
+                        self._answer_later(owner, ex.id, cmd.invoke, cmd.future, lease)
 
-    def _load(self, row: tuple[Any, ...], now: float) -> _Claimed:
+    def _load(self, row: tuple[Any, ...], now: float, lease: float) -> _Claimed:
         ex_id, arn, name, sm_arn, state, start_date, input_text, parent, redrives, tenant = row
         sm_name = sm_arn.rsplit(":", 1)[-1]
         env = Env(
@@ -215,11 +245,14 @@ class Runtime:
             state_text=state,
             defn=None,
             env=env,
+            lease=lease,
         )
         try:
             env.execution["Input"] = loads(input_text)
             ex.state = loads(state)
             ex.defn = self.definitions(sm_arn)
+        except self.db.transient_errors:
+            raise
         except Exception as exc:
             ex.poison = _describe(exc)
         return ex
@@ -229,7 +262,7 @@ class Runtime:
         step = advance(ex.defn, ex.state, event, ex.env)
         ex.history.extend(step.history)
         ex.commands.extend(step.commands)
-        ex.more = step.more
+        ex.more = ex.more or step.more  # an answer fed later in the round readies nothing
         if step.status is not None:
             ex.final = step
 
@@ -277,6 +310,8 @@ class Runtime:
             tx.execute_raw("SAVEPOINT execution")
             try:
                 self._commit(tx, ex, owner)
+            except self.db.transient_errors:
+                raise  # the store, not the execution: the whole round is tried again
             except Exception as exc:
                 tx.execute_raw("ROLLBACK TO SAVEPOINT execution")
                 ex.poison = _describe(exc)
@@ -294,8 +329,9 @@ class Runtime:
         try:
             state = loads(ex.state_text)
             eid = int(state["eid"])
-        except Exception:
-            state, eid = new_state(), 0
+        except Exception:  # unreadable: its history goes on from its newest event
+            newest = tx.fetchone("history_last", (ex.id,))
+            state, eid = new_state(), int(newest[0]) if newest else 0
         root = state.get("frames", {}).get("0")
         if root is not None:
             # Kept for redrive, which re-enters the state the execution was in.
@@ -319,7 +355,10 @@ class Runtime:
         )
         state["status"] = "FAILED"
         state["eid"] = eid + 1
-        tx.executemany("consume_event", [(m,) for m in ex.consumed])
+        # Nothing it was waiting for may wake it again: its timers, tasks and tokens go.
+        tx.execute("drop_mailbox", (ex.id,))
+        tx.execute("drop_tasks", (ex.id,))
+        tx.execute("expire_tokens", (ex.id,))
         tx.execute(
             "save_execution", (dumps(state), "FAILED", None, RUNTIME, cause, now, ex.id, owner)
         )
@@ -328,9 +367,11 @@ class Runtime:
         final = Step(status="FAILED", error=RUNTIME, cause=cause)
         if ex.parent:
             self._notify_parent(tx, ex, final)
-        self._ended(tx, ex, final, guarded=True)
+        self._ended(tx, ex, final)
 
-    def _ended(self, tx: Transaction, ex: _Claimed, final: Step, *, guarded: bool = False) -> None:
+    def _ended(self, tx: Transaction, ex: _Claimed, final: Step) -> None:
+        """Tell the end hooks, each under a savepoint: a hook that fails is logged and
+        undone, and never changes how the execution ended."""
         if not self.on_end:
             return
         ended = Ended(
@@ -344,9 +385,6 @@ class Runtime:
             final.cause,
         )
         for hook in self.on_end:
-            if not guarded:
-                hook(tx, ended)
-                continue
             tx.execute_raw("SAVEPOINT hook")
             try:
                 hook(tx, ended)
@@ -357,6 +395,11 @@ class Runtime:
 
     def _commit(self, tx: Transaction, ex: _Claimed, owner: str) -> None:
         tx.executemany("consume_event", [(m,) for m in ex.consumed])
+        if ex.final is None and ex.state.get("status") != "RUNNING":
+            # Late events (a child's end, a timer) for an execution that has ended: it
+            # ignored them, and its record stays as it ended.
+            tx.execute("settle_execution", (ex.id, owner))
+            return
         now = ex.env.now
         # Events the integrations answer at once (a message sent, an execution started) are
         # fed to the execution here instead of making a round trip through its mailbox; what
@@ -411,7 +454,7 @@ class Runtime:
                 )
             deadline = now + invoke.timeout if invoke.timeout else None
             row = (ex.id, invoke.task_id, invoke.resource.arn, dumps(invoke.payload), deadline)
-            tx.execute("insert_task", (*row, now + LEASE, owner))
+            tx.execute("insert_task", (*row, now + ex.lease, owner))
         elif isinstance(cmd, SetTimer):
             tx.execute(
                 "set_timer",
@@ -495,11 +538,18 @@ class Runtime:
         return Due(row[0] if row else None, task_due)
 
     def renew(self, owner: str, lease: float = LEASE) -> None:
-        """Extend every lease ``owner`` holds; a live owner keeps what it is working on."""
+        """Extend the leases of what ``owner`` is working on right now: the executions of
+        its round and its handlers running in the background. Only those: anything else
+        it may still hold (a round that failed) runs out and is taken over."""
         until = self.clock.now() + lease
+        with self._lock:
+            executions = list(self._in_round.get(owner, ()))
+            tasks = list(self._background.get(owner, ()))
+        if not executions and not tasks:
+            return
         with self.db.transaction(durable=False) as tx:
-            tx.execute("renew_execution_leases", (until, owner))
-            tx.execute("renew_task_leases", (until, owner))
+            tx.executemany("renew_execution", [(until, i, owner) for i in executions])
+            tx.executemany("renew_task", [(until, e, t, owner) for e, t in tasks])
 
     def release(self, owner: str) -> None:
         """Give up every lease ``owner`` holds, so the work is free to claim at once."""
@@ -532,16 +582,40 @@ class Runtime:
         that come in time are committed together; the others as they come."""
         if self.invoker is None:
             return 0
-        invoker = self.invoker
         now = self.clock.now()
         with self.db.transaction(durable=False) as tx:
-            rows = tx.fetch("due_tasks", (now, limit))
-            picked = [row for row in rows if self.pool.has_room(row[-1])]
+            # At most a share's worth of each tenant's oldest: one tenant's backlog does
+            # not hide the others' tasks.
+            rows = tx.fetch("due_tasks", (now, self.pool.per_tenant, limit))
+            taken: dict[str, int] = defaultdict(int)
+            picked = []
+            for row in rows:
+                if self.pool.has_room(row[-1], taken[row[-1]]):
+                    taken[row[-1]] += 1
+                    picked.append(row)
             claimed = [
                 r for r in picked if tx.execute("claim_task", (owner, now + lease, r[0], now))
             ]
         if rows and not picked:  # every tenant waiting is at its share: look again later
             self._tasks_wait_until = now + TASKS_BACKOFF
+        unsettled = {row[0] for row in claimed}
+        try:
+            return self._run_claimed_tasks(owner, claimed, unsettled, now, lease)
+        except BaseException:
+            with contextlib.suppress(Exception), self.db.transaction(durable=False) as tx:
+                tx.executemany("release_task", [(now, i, owner) for i in unsettled])
+            raise
+
+    def _run_claimed_tasks(
+        self,
+        owner: str,
+        claimed: list[tuple[Any, ...]],
+        unsettled: set[int],
+        now: float,
+        lease: float,
+    ) -> int:
+        assert self.invoker is not None
+        invoker = self.invoker
         started = time.monotonic()
         done: list[tuple[int, dict[str, Any]]] = []
         release: list[int] = []
@@ -560,7 +634,8 @@ class Runtime:
                 outcome = future.result(timeout=LONG_HANDLER)
             except FutureTimeout:
                 self.pool.went_long(tenant, future, timeout)
-                self._answer_later(owner, execution_id, cmd, future)
+                self._answer_later(owner, execution_id, cmd, future, lease)
+                unsettled.discard(row_id)
                 continue
             done.append((execution_id, _answer(task_id, token is not None, outcome)))
         if done or release:
@@ -569,28 +644,61 @@ class Runtime:
                     if tx.execute("finish_task", (execution_id, event["task"], owner)):
                         self.post(tx, execution_id, event, self.clock.now())
                 tx.executemany("release_task", [(now, row_id, owner) for row_id in release])
+        unsettled.clear()
         return len(claimed) - len(release)
 
     def _answer_later(
-        self, owner: str, execution_id: int, cmd: Invoke, future: Future[Outcome]
+        self, owner: str, execution_id: int, cmd: Invoke, future: Future[Outcome], lease: float
     ) -> None:
         """Commit a pool handler's answer when it comes, if its task is still this owner's
-        (a task whose lease ran out was taken over, and the new owner answers)."""
+        (a task whose lease ran out was taken over, and the new owner answers). Until then
+        this owner renews the task's lease. A handler whose task gives no timeout fails
+        after Lambda's longest, 900 s, as Lambda would end it (Sandbox.Timedout); its thread
+        cannot be stopped, but its execution goes on."""
+        key = (execution_id, cmd.task_id)
+        with self._lock:
+            self._background[owner].add(key)
+        settled = threading.Event()
+        timer: threading.Timer | None = None
 
-        def done(finished: Future[Outcome]) -> None:
-            try:
-                outcome = finished.result()
-            except Exception as exc:  # the invoker broke its promise not to raise
-                outcome = {"ok": False, "error": RUNTIME, "cause": _describe(exc)}
+        def settle(outcome: Outcome) -> None:
+            with self._lock:
+                if settled.is_set():
+                    return
+                settled.set()
             event = _answer(cmd.task_id, cmd.token is not None, outcome)
             self._tasks_wait_until = 0.0  # room in the pool again
             try:
                 with self.transaction() as tx:
                     if tx.execute("finish_task", (execution_id, cmd.task_id, owner)):
                         self.post(tx, execution_id, event, self.clock.now())
-            except Exception:  # the lease runs out and the task is run again
+            except Exception:
                 log.exception("a handler's answer could not be committed", task=cmd.task_id)
+                with contextlib.suppress(Exception), self.db.transaction(durable=False) as tx:
+                    tx.execute("release_task_of", (self.clock.now(), *key, owner))  # runs again
+            finally:
+                with self._lock:
+                    self._background[owner].discard(key)
 
+        def done(finished: Future[Outcome]) -> None:
+            if timer is not None:
+                timer.cancel()
+            try:
+                outcome = finished.result()
+            except Exception as exc:  # the invoker broke its promise not to raise
+                outcome = {"ok": False, "error": RUNTIME, "cause": _describe(exc)}
+            settle(outcome)
+
+        if cmd.timeout is None:  # with one, the task's own timer ends it in the engine
+            limit = MAX_TIMEOUT
+            timed_out = {
+                "ok": False,
+                "error": "Sandbox.Timedout",
+                "cause": f"Task timed out after {limit:.2f} seconds",
+            }
+            timer = threading.Timer(limit, settle, (timed_out,))
+            timer.daemon = True
+            timer.start()
         future.add_done_callback(done)
 
     def wait_for_handlers(self, timeout: float) -> bool:

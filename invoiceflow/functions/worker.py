@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from invoiceflow.engine.pool import HandlerPool
 from invoiceflow.engine.runtime import LEASE, Runtime
 from invoiceflow.engine.worker import Worker
 from invoiceflow.functions.mappings import Mappings
@@ -24,6 +25,8 @@ def full_worker(
 ) -> Worker:
     worker = Worker(runtime, batch=batch, name=name, lease=lease, give_way=give_way)
     mappings = Mappings(runtime.db, runtime.queues, runtime.clock.now)
-    poller = Poller(mappings, registry, worker.owner, runtime.pool)
+    # Queue batches have a pool of their own: slow batches (a webhook that hangs) cannot
+    # take the room that executions' handlers need, nor the other way round.
+    poller = Poller(mappings, registry, worker.owner, HandlerPool())
     worker.chores = (poller.poll, lambda: run_moves(runtime.queues))
     return worker

@@ -26,7 +26,8 @@ class ContainerEndings:
     def __call__(self, tx: Transaction, ended: Ended) -> None:
         if ended.state_machine_arn != self.state_machine_arn or ended.status == "SUCCEEDED":
             return
-        container = orjson.loads(ended.input).get("container")
+        given = orjson.loads(ended.input)
+        container = given.get("container") if isinstance(given, dict) else None
         if isinstance(container, str):
             reason = describe(ended)
             tx.execute("end_unfinished_container", (reason, time.time(), container, ended.arn))

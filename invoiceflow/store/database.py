@@ -61,6 +61,10 @@ class Transaction(ABC):
 
 class Database(ABC):
     dialect: str
+    transient_errors: tuple[type[Exception], ...] = ()
+    """What this backend raises when the store itself fails (unreachable, locked past its
+    timeout, out of disk), as opposed to a statement it refuses: work that meets one is
+    tried again later rather than failed."""
 
     @abstractmethod
     def transaction(

@@ -49,6 +49,7 @@ class SQLiteTransaction(Transaction):
 
 class SQLiteDatabase(Database):
     dialect = "sqlite"
+    transient_errors = (sqlite3.OperationalError,)
 
     def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
         self.path = path

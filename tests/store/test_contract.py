@@ -119,7 +119,8 @@ def test_renewed_leases_hold_and_released_ones_free_at_once(db: Database) -> Non
     [ex] = [new_execution(db, "r")]
     assert claim(db, "a", now=1.0) == [ex]
     with db.transaction() as tx:
-        tx.execute("renew_execution_leases", (100.0, "a"))
+        assert tx.execute("renew_execution", (100.0, ex, "b")) == 0  # not b's to renew
+        assert tx.execute("renew_execution", (100.0, ex, "a")) == 1
     assert claim(db, "b", now=50.0) == []
     with db.transaction() as tx:
         tx.execute("release_execution_leases", ("a",))
@@ -150,11 +151,11 @@ def test_tasks_are_leased_and_finished_by_their_owner_only(db: Database) -> None
     with db.transaction() as tx:
         tx.execute("insert_task", (ex, "0.1", "arn:x", "{}", None, 0.0, None))
         tx.execute("insert_task", (ex, "0.1", "arn:x", "{}", None, 0.0, None))  # no duplicate
-        [(row_id, *_, tenant)] = tx.fetch("due_tasks", (1.0, 5))
+        [(row_id, *_, tenant)] = tx.fetch("due_tasks", (1.0, 2, 5))
         assert tenant == ""
         assert tx.execute("claim_task", ("a", 10.0, row_id, 1.0)) == 1
         assert tx.execute("claim_task", ("b", 10.0, row_id, 1.0)) == 0  # leased until 10
-        assert tx.fetch("due_tasks", (1.0, 5)) == []
+        assert tx.fetch("due_tasks", (1.0, 2, 5)) == []
         assert tx.execute("finish_task", (ex, "0.1", "b")) == 0
         assert tx.execute("release_task", (2.0, row_id, "a")) == 1
         assert tx.execute("claim_task", ("b", 10.0, row_id, 2.0)) == 1

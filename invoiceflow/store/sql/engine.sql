@@ -104,6 +104,24 @@ WHERE id = ?
 -- name: consume_event
 DELETE FROM mailbox WHERE id = ?
 
+-- name: drop_mailbox
+-- An execution that failed where it stood: nothing it was waiting for may wake it.
+DELETE FROM mailbox WHERE execution_id = ?
+
+-- name: drop_tasks
+DELETE FROM tasks WHERE execution_id = ?
+
+-- name: expire_tokens
+UPDATE task_tokens SET status = 'TIMED_OUT' WHERE execution_id = ? AND status = 'OPEN'
+
+-- name: settle_execution
+-- A round that only fed events an execution no longer running ignores: its record stays
+-- as it ended; only the lease goes, and the next wake-up is recomputed.
+UPDATE executions
+SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id),
+    lease_owner = NULL, lease_until = NULL
+WHERE id = ? AND lease_owner = ?
+
 -- name: insert_history
 INSERT INTO history (execution_id, first_id, last_id, events) VALUES (?, ?, ?, ?)
 
@@ -127,17 +145,25 @@ VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (execution_id, task_id) DO NOTHING
 
 -- name: due_tasks
--- Handler tasks free to take, oldest first, with their tenant: a worker takes only those
--- whose tenant has room in its pool.
-SELECT t.id, t.execution_id, t.task_id, t.resource, t.payload, t.deadline, e.tenant
-FROM tasks t JOIN executions e ON e.id = t.execution_id
-WHERE t.visible_at <= ? ORDER BY t.visible_at LIMIT ?
+-- Handler tasks free to take, oldest first, with their tenant, and at most a share (the
+-- second parameter) of each tenant's: a worker takes those whose tenant has room in its
+-- pool, and one tenant's backlog hides no other's.
+SELECT id, execution_id, task_id, resource, payload, deadline, tenant FROM (
+    SELECT t.id, t.execution_id, t.task_id, t.resource, t.payload, t.deadline, t.visible_at,
+           e.tenant, ROW_NUMBER() OVER (PARTITION BY e.tenant ORDER BY t.visible_at) AS n
+    FROM tasks t JOIN executions e ON e.id = t.execution_id
+    WHERE t.visible_at <= ?
+) WHERE n <= ? ORDER BY visible_at LIMIT ?
 
 -- name: claim_task
 UPDATE tasks SET lease_owner = ?, visible_at = ? WHERE id = ? AND visible_at <= ?
 
 -- name: release_task
 UPDATE tasks SET lease_owner = NULL, visible_at = ? WHERE id = ? AND lease_owner = ?
+
+-- name: release_task_of
+UPDATE tasks SET lease_owner = NULL, visible_at = ?
+WHERE execution_id = ? AND task_id = ? AND lease_owner = ?
 
 -- name: finish_task
 DELETE FROM tasks WHERE execution_id = ? AND task_id = ? AND lease_owner = ?
@@ -173,11 +199,11 @@ WHERE wake_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
 -- name: next_task_due
 SELECT MIN(visible_at) FROM tasks
 
--- name: renew_execution_leases
-UPDATE executions SET lease_until = ? WHERE lease_owner = ?
+-- name: renew_execution
+UPDATE executions SET lease_until = ? WHERE id = ? AND lease_owner = ?
 
--- name: renew_task_leases
-UPDATE tasks SET visible_at = ? WHERE lease_owner = ?
+-- name: renew_task
+UPDATE tasks SET visible_at = ? WHERE execution_id = ? AND task_id = ? AND lease_owner = ?
 
 -- name: release_execution_leases
 UPDATE executions SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?
