@@ -24,6 +24,7 @@ from invoiceflow.engine.executions import (
 from invoiceflow.engine.runtime import Runtime
 from invoiceflow.engine.validate import validate
 from invoiceflow.engine.values import loads
+from invoiceflow.limits import MAX_HISTORY_EVENTS
 from invoiceflow.store import Database, Transaction
 
 MAX_HISTORY_PAGE = 1000
@@ -355,6 +356,14 @@ class StepFunctionsClient:
             raise ClientError(
                 "ExecutionNotRedrivable",
                 f"Execution is {row[4]} and cannot be redriven",
+                "RedriveExecution",
+            )
+        with self.db.transaction(write=False) as tx:
+            newest = tx.fetchone("history_last", (row[0],))
+        if newest is not None and newest[0] >= MAX_HISTORY_EVENTS - 1:
+            raise ClientError(
+                "ExecutionNotRedrivable",
+                f"Execution's history has {newest[0]} events, the most it may have",
                 "RedriveExecution",
             )
         now = self.runtime.clock.now()

@@ -184,6 +184,9 @@ def test_a_loop_of_pass_states_ends_at_the_history_quota_and_others_go_on(
     assert [e["id"] for e in back["events"]] == [12344, 12343, 12342]
     newest = page(executionArn=spinning[0], maxResults=1, reverseOrder=True)["events"]
     assert newest[0]["type"] == "ExecutionFailed"
+    with pytest.raises(ClientError) as refused:  # no room left in its history to go on
+        engine.client.redrive_execution(executionArn=spinning[0])
+    assert refused.value.code == "ExecutionNotRedrivable"
 
 
 def test_a_loop_of_pass_states_can_be_stopped(engine: Engine) -> None:
