@@ -21,11 +21,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from queue import SimpleQueue
-from typing import Any
+from typing import Any, TypeVar
 
 SIZE = 4  # handlers that may run in the background at once, per runtime
 MAX_TIMEOUT = 900.0  # seconds: Lambda's longest, for handlers their task gives none
+INSTANT = 0.002  # seconds: a call this short is not worth a hand-over to a pool thread
+INSTANT_RUNS = 20  # such calls in a row before a function runs on its caller's thread
+T = TypeVar("T")
 Job = tuple[Callable[[], Any], "Future[Any]"]
 
 
@@ -42,6 +46,7 @@ class HandlerPool:
         self._order = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
+        self._instant: dict[str, int] = {}  # calls in a row under INSTANT, per function
 
     def has_room(self, tenant: str, taken: int = 0) -> bool:
         """Whether a handler of ``tenant`` may start now: the background has room for it
@@ -68,6 +73,42 @@ class HandlerPool:
         self._long[tenant] -= 1
         if not self._long[tenant]:
             del self._long[tenant]
+
+    def call(self, key: str, fn: Callable[[], T], wait: float) -> tuple[bool, Any]:
+        """Run ``fn`` for the function ``key``: ``(True, its result)``, or ``(False, its
+        future)`` when it is still running after ``wait`` seconds.
+
+        A function whose last calls all took under a millisecond or two runs on the
+        caller's thread: handing it to a pool thread and back would cost more than it
+        does. Any call of it that takes longer sends its next calls to the pool again."""
+        if self._instant.get(key, 0) >= INSTANT_RUNS:
+            began = time.perf_counter()
+            result = fn()
+            self._learn(key, time.perf_counter() - began)
+            return True, result
+        took: list[float] = []
+
+        def timed() -> T:
+            began = time.perf_counter()
+            try:
+                return fn()
+            finally:
+                took.append(time.perf_counter() - began)
+
+        future = self.submit(timed)
+        try:
+            result = future.result(timeout=wait)
+        except FutureTimeout:
+            self._instant[key] = 0
+            return False, future
+        self._learn(key, took[0] if took else wait)
+        return True, result
+
+    def _learn(self, key: str, seconds: float) -> None:
+        if seconds < INSTANT:
+            self._instant[key] = min(self._instant.get(key, 0) + 1, INSTANT_RUNS)
+        else:
+            self._instant[key] = 0
 
     def submit(self, fn: Callable[[], Any]) -> Future[Any]:
         """Run ``fn`` on a pool thread (a new one if none is idle)."""

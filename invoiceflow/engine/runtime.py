@@ -16,7 +16,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -286,12 +285,11 @@ class Runtime:
             if not self.pool.has_room(ex.tenant):
                 continue  # the tenant's share of the pool is in use: a task waits for it
             began = self.clock.now()
-            future = self.pool.submit(partial(run_handler, invoker, cmd, ex.arn))
-            try:
-                outcome = future.result(timeout=LONG_HANDLER)
-            except FutureTimeout:
-                self.pool.went_long(ex.tenant, future, cmd.timeout)
-                ex.commands[i - 1] = _Running(cmd, future)
+            call = partial(run_handler, invoker, cmd, ex.arn)
+            finished, outcome = self.pool.call(cmd.resource.arn, call, LONG_HANDLER)
+            if not finished:
+                self.pool.went_long(ex.tenant, outcome, cmd.timeout)
+                ex.commands[i - 1] = _Running(cmd, outcome)
                 continue
             ex.commands[i - 1] = None  # handled here: nothing to commit for it
             if cmd.token is not None:
@@ -629,12 +627,11 @@ class Runtime:
             timeout = deadline - now if deadline is not None else None
             token = "" if res.pattern == TOKEN else None  # its token was recorded already
             cmd = Invoke(task_id, res, loads(payload), token, timeout, None)
-            future = self.pool.submit(partial(run_handler, invoker, cmd, ""))
-            try:
-                outcome = future.result(timeout=LONG_HANDLER)
-            except FutureTimeout:
-                self.pool.went_long(tenant, future, timeout)
-                self._answer_later(owner, execution_id, cmd, future, lease)
+            call = partial(run_handler, invoker, cmd, "")
+            finished, outcome = self.pool.call(resource, call, LONG_HANDLER)
+            if not finished:
+                self.pool.went_long(tenant, outcome, timeout)
+                self._answer_later(owner, execution_id, cmd, outcome, lease)
                 unsettled.discard(row_id)
                 continue
             done.append((execution_id, _answer(task_id, token is not None, outcome)))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from typing import Any
 
@@ -137,12 +136,10 @@ class Poller:
             if self.pool is None:
                 self._settle(mapping, batch, call(execution=""))
                 return len(batch)
-            future = self.pool.submit(partial(call, execution=""))
-            try:
-                outcome = future.result(timeout=LONG_HANDLER)
-            except FutureTimeout:
-                self.pool.went_long(share, future, timeout)
-                future.add_done_callback(partial(self._finish, mapping, batch, slot))
+            finished, outcome = self.pool.call(share, partial(call, execution=""), LONG_HANDLER)
+            if not finished:
+                self.pool.went_long(share, outcome, timeout)
+                outcome.add_done_callback(partial(self._finish, mapping, batch, slot))
                 handed_off = True
                 return len(batch)
             self._settle(mapping, batch, outcome)

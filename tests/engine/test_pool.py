@@ -51,3 +51,23 @@ def test_what_a_handler_raises_reaches_its_caller() -> None:
     error = future.exception(timeout=10)
     assert isinstance(error, ValueError)
     assert pool.wait_idle(10)
+
+
+def test_a_function_whose_calls_are_instant_runs_on_its_callers_thread() -> None:
+    pool = HandlerPool()
+    here = threading.get_ident()
+    threads = [pool.call("f", threading.get_ident, 10)[1] for _ in range(25)]
+    assert threads[0] != here  # at first on the pool
+    assert threads[-1] == here  # once known to be instant, no hand-over
+    finished, _ = pool.call("f", lambda: time.sleep(0.01), 10)  # one slow call ...
+    assert finished
+    assert pool.call("f", threading.get_ident, 10)[1] != here  # ... and back to the pool
+
+
+def test_a_call_still_running_after_the_wait_is_handed_back_as_a_future() -> None:
+    pool = HandlerPool()
+    release = threading.Event()
+    finished, future = pool.call("g", lambda: release.wait(10), 0.01)
+    assert not finished
+    release.set()
+    assert future.result(timeout=10) is True
