@@ -129,6 +129,54 @@ def test_an_idempotency_key_replays_the_first_upload(api: Api, a: httpx.Client) 
     assert too_long.status_code == 400
 
 
+def test_an_idempotency_key_reused_for_another_file_is_refused(api: Api, a: httpx.Client) -> None:
+    data = csv([("KEY-1", "Key Supplier", "3.00")])
+    first = upload(a, "key-first.csv", data, **{"Idempotency-Key": "upload-reused"})
+    assert first.status_code == 201, first.text
+    changes = [
+        ("key-first.csv", csv([("KEY-2", "Key Supplier", "4.00")])),  # another content
+        ("key-second.csv", data),  # the same content under another name
+    ]
+    for name, content in changes:
+        refused = upload(a, name, content, **{"Idempotency-Key": "upload-reused"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "IdempotencyKeyMismatch"
+        assert "Idempotency-Key" in refused.json()["message"]
+    raw = a.post(
+        "/v1/containers",
+        content=csv([("KEY-3", "Key Supplier", "5.00")]),
+        headers={"X-Filename": "key-first.csv", "Idempotency-Key": "upload-reused"},
+    )
+    assert raw.status_code == 422 and raw.json()["code"] == "IdempotencyKeyMismatch"
+    # The same file again, as multipart or as a raw body, still gets the first response.
+    again = upload(a, "key-first.csv", data, **{"Idempotency-Key": "upload-reused"})
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    same_raw = a.post(
+        "/v1/containers",
+        content=data,
+        headers={"X-Filename": "key-first.csv", "Idempotency-Key": "upload-reused"},
+    )
+    assert same_raw.status_code == 201 and same_raw.json() == first.json()
+    listed = a.get("/v1/containers", params={"limit": 1000}).json()["items"]
+    assert sum(c["name"].startswith("key-") for c in listed) == 1
+
+
+def test_a_response_recorded_without_a_digest_still_replays(api: Api, a: httpx.Client) -> None:
+    """A record from before requests' digests were kept answers any repeat of its key."""
+    body = b'{"id": "earlier"}'
+    with api.db.transaction() as tx:
+        tx.execute_raw(
+            "INSERT INTO idempotent_responses (tenant, route, key, status, body, headers, created)"
+            " VALUES ('tenant-a', 'containers', 'upload-earlier', 201, ?, '{}', ?)",
+            (body.decode(), time.time()),
+        )
+    data = csv([("OLD-1", "Old Supplier", "1.00")])
+    replayed = upload(a, "old.csv", data, **{"Idempotency-Key": "upload-earlier"})
+    assert replayed.status_code == 201 and replayed.content == body
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+
+
 def test_containers_page_with_a_cursor_and_filter(api: Api, b: httpx.Client) -> None:
     ids = [
         upload(b, f"p{i}.csv", csv([(f"P-{i}", "Page Supplier", "1.00")])).json()["id"]

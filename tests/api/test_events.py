@@ -77,6 +77,27 @@ def test_an_idempotency_key_accepts_an_event_once(api: Api, a: httpx.Client) -> 
     assert after == count + 1
 
 
+def test_an_idempotency_key_reused_for_another_invoice_is_refused(
+    api: Api, a: httpx.Client
+) -> None:
+    first = submit(a, **{"Idempotency-Key": "event-reused"})
+    assert first.status_code == 202, first.text
+    other = json.loads(INVOICE)
+    other["invoice_number"] = "OTHER-1"
+    with api.db.transaction(write=False) as tx:
+        [(count,)] = tx.fetch_raw("SELECT COUNT(*) FROM invoice_events WHERE tenant = 'tenant-a'")
+    refused = submit(a, json.dumps(other).encode(), **{"Idempotency-Key": "event-reused"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "IdempotencyKeyMismatch"
+    assert "Idempotency-Key" in refused.json()["message"]
+    again = submit(a, **{"Idempotency-Key": "event-reused"})
+    assert again.status_code == 202 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    with api.db.transaction(write=False) as tx:
+        [(after,)] = tx.fetch_raw("SELECT COUNT(*) FROM invoice_events WHERE tenant = 'tenant-a'")
+    assert after == count
+
+
 def test_another_tenant_cannot_see_an_event(api: Api, a: httpx.Client, b: httpx.Client) -> None:
     accepted = submit(a).json()
     assert b.get(f"/v1/invoice-events/{accepted['message_id']}").status_code == 404

@@ -20,6 +20,7 @@ from invoiceflow.pipeline.containers import Container
 from invoiceflow.store import ConstraintViolation, Transaction
 
 router = APIRouter(prefix="/v1/containers", tags=["containers"], route_class=JsonRoute)
+ROUTE = "containers"  # idempotency keys are per route
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -79,15 +80,19 @@ async def upload(
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     key = idempotency.checked(idempotency_key)
-    if key is not None:
-        replayed = await run_in_threadpool(idempotency.replay, svc.db, tenant, "containers", key)
-        if replayed is not None:
-            return replayed
     name, data = await uploads.read_file(request, svc.max_upload, x_filename)
     return await run_in_threadpool(_store, svc, tenant, name, data, key)
 
 
 def _store(svc: Svc, tenant: str, name: str, data: bytes, key: str | None) -> Response:
+    """A new container, or, for a repeated Idempotency-Key, the first response (refused
+    when the key came with another file)."""
+    digest = ""
+    if key is not None:
+        digest = idempotency.upload_digest(name, data)
+        replayed = idempotency.replay(svc.db, tenant, ROUTE, key, digest)
+        if replayed is not None:
+            return replayed
     answer: dict[str, Any] = {}
 
     def record(tx: Transaction, container: Container) -> None:
@@ -95,12 +100,12 @@ def _store(svc: Svc, tenant: str, name: str, data: bytes, key: str | None) -> Re
         headers = {"Location": f"/v1/containers/{container.id}"}
         answer.update(body=body, headers=headers)
         if key is not None:
-            idempotency.remember(tx, tenant, "containers", key, 201, body, headers)
+            idempotency.remember(tx, tenant, ROUTE, key, 201, body, headers, digest)
 
     try:
         submit.receive(svc.pipeline, name, data, tenant=tenant, source="api", also=record)
     except ConstraintViolation:
-        replayed = idempotency.replay(svc.db, tenant, "containers", key) if key else None
+        replayed = idempotency.replay(svc.db, tenant, ROUTE, key, digest) if key else None
         if replayed is None:
             raise
         return replayed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from functools import partial
 
@@ -58,8 +59,10 @@ async def submit_event(request: Request) -> Response:
     if media != "application/json":
         raise ApiError(415, "UnsupportedMediaType", "Send the invoice as application/json.")
     body = bytearray()
+    hasher = hashlib.sha256()  # the request's digest, for its Idempotency-Key
     async for chunk in request.stream():
         body += chunk
+        hasher.update(chunk)
         if len(body) > MAX_EVENT:
             raise ApiError(413, "PayloadTooLarge", f"An event may be at most {MAX_EVENT} bytes.")
     data = bytes(body)
@@ -72,20 +75,24 @@ async def submit_event(request: Request) -> Response:
         events.check(data)
     except events.InvalidEvent as exc:
         raise ApiError(422, "InvalidInvoice", str(exc)) from None
-    return await svc.batcher.run(partial(_accept, svc, who, data, key))
+    digest = hasher.hexdigest()
+    return await svc.batcher.run(partial(_accept, svc, who, data, key, digest))
 
 
-def _accept(svc: Services, tenant: str, body: bytes, key: str | None, tx: Transaction) -> Response:
-    """Inside the batch's transaction: the first answer for ``key``, or a new event."""
+def _accept(
+    svc: Services, tenant: str, body: bytes, key: str | None, digest: str, tx: Transaction
+) -> Response:
+    """Inside the batch's transaction: the first answer for ``key`` (refused when it came
+    with another body), or a new event."""
     if key is not None:
-        replayed = idempotency.replay_in(tx, tenant, ROUTE, key)
+        replayed = idempotency.replay_in(tx, tenant, ROUTE, key, digest)
         if replayed is not None:
             return replayed
     event_id = events.accept(tx, svc.pipeline, tenant, body)
     answer = EventAccepted(message_id=event_id, state="Queued").model_dump_json().encode()
     headers = {"Location": f"/v1/invoice-events/{event_id}"}
     if key is not None:
-        idempotency.remember(tx, tenant, ROUTE, key, 202, answer, headers)
+        idempotency.remember(tx, tenant, ROUTE, key, 202, answer, headers, digest)
     return Response(answer, status_code=202, media_type="application/json", headers=headers)
 
 

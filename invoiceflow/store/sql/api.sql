@@ -13,12 +13,12 @@ UPDATE api_keys SET revoked = ? WHERE id = ? AND tenant = ? AND revoked IS NULL
 SELECT tenant FROM api_keys WHERE digest = ? AND revoked IS NULL
 
 -- name: idempotent_response
-SELECT status, body, headers FROM idempotent_responses
+SELECT status, body, headers, digest FROM idempotent_responses
 WHERE tenant = ? AND route = ? AND key = ?
 
 -- name: insert_idempotent_response
-INSERT INTO idempotent_responses (tenant, route, key, status, body, headers, created)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO idempotent_responses (tenant, route, key, status, body, headers, created, digest)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: page_containers
 -- Newest first; the cursor is the (created, id) of the last container of the page before.
