@@ -1,21 +1,27 @@
 """Storage: one schema, several backends, chosen by a database URL.
 
 ``sqlite:///path/to/file.db`` (the default, ``sqlite:///invoiceflow.db``) or ``sqlite://``
-with nothing after it for a private in-memory database. ``INVOICEFLOW_DATABASE_URL``
-overrides the default.
+with nothing after it (or ``sqlite:///:memory:``) for a private in-memory database.
+``INVOICEFLOW_DATABASE_URL`` overrides the default. A relative path is taken from the
+current folder; the file's folder must exist already (none is created, so that a typo does
+not quietly start an empty database somewhere else).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from invoiceflow.store.database import ConstraintViolation, Database, Transaction
 
 __all__ = [
     "DEFAULT_URL",
+    "SUPPORTED_URLS",
     "ConstraintViolation",
     "Database",
+    "DatabaseURLError",
     "Transaction",
+    "database_path",
     "database_url",
     "open_database",
 ]
@@ -23,23 +29,53 @@ __all__ = [
 DEFAULT_URL = "sqlite:///invoiceflow.db"
 
 
+SUPPORTED_URLS = "sqlite:///PATH (a file) and sqlite:// (in memory)"
+MEMORY = ":memory:"
+
+
+class DatabaseURLError(ValueError):
+    """A database URL that names no database we can open; its message is one sentence."""
+
+
 def database_url(url: str | None = None) -> str:
     return url or os.environ.get("INVOICEFLOW_DATABASE_URL") or DEFAULT_URL
 
 
-def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
-    """Open (and by default migrate) the database named by ``url``."""
+def database_path(url: str | None = None) -> str:
+    """The absolute path of the SQLite file ``url`` names, or ``:memory:``; raises
+    ``DatabaseURLError`` for a URL we cannot open (an unsupported scheme, no path, a folder
+    that does not exist)."""
     url = database_url(url)
-    if url.startswith("sqlite://"):
-        from invoiceflow.store.sqlite import SQLiteDatabase
+    if not url.startswith("sqlite://"):
+        scheme = url.split("://", 1)[0] if "://" in url else url
+        raise DatabaseURLError(
+            f"unsupported database URL {scheme + '://' if '://' in url else repr(url)}: "
+            f"the supported ones are {SUPPORTED_URLS}"
+        )
+    rest = url[len("sqlite://") :]
+    if rest == "" or rest == "/" + MEMORY:
+        return MEMORY
+    if not rest.startswith("/"):
+        raise DatabaseURLError(f"database URL {url!r} has no path: use {SUPPORTED_URLS}")
+    path = rest[1:]
+    if path == "":
+        raise DatabaseURLError(
+            f"database URL {url!r} names no file: use sqlite:///PATH, e.g. sqlite:///invoiceflow.db"
+        )
+    absolute = Path(os.path.abspath(path))
+    if absolute.is_dir():
+        raise DatabaseURLError(f"database URL {url!r} names a folder, not a file: {absolute}")
+    if not absolute.parent.is_dir():
+        raise DatabaseURLError(f"database URL {url!r}: the folder {absolute.parent} does not exist")
+    return str(absolute)
 
-        path = url[len("sqlite://") :]
-        if path.startswith("/"):
-            path = path[1:]
-        db: Database = SQLiteDatabase(path or ":memory:")
-    else:
-        scheme = url.split(":", 1)[0]
-        raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:///FILE")
+
+def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
+    """Open (and by default migrate) the database named by ``url``; ``DatabaseURLError``
+    if it names none we can open."""
+    from invoiceflow.store.sqlite import SQLiteDatabase
+
+    db: Database = SQLiteDatabase(database_path(url))
     if migrate:
         db.migrate()
     return db
