@@ -98,9 +98,14 @@ def _run(
             raise TimeoutError(f"{arn} still RUNNING after {timeout} s")
         if moved:
             continue
-        if not runtime.wait_for_handlers(max(0.0, deadline - time.monotonic())):
-            raise TimeoutError(f"{arn} still RUNNING after {timeout} s: a handler has not returned")
         next_wake = _next_wake(engine)
+        left = max(0.0, deadline - time.monotonic())
+        if not runtime.wait_for_handlers(0.0):
+            # A handler is running: wait for it, in real time, at most until the next timer
+            # (its task's timeout, say) is due; that timer fires on time, not after it.
+            until = left if next_wake is None else max(0.0, next_wake - runtime.clock.now())
+            runtime.wait_for_handlers(min(until, left))
+            continue
         if next_wake is None:
             raise TimeoutError(f"{arn} is waiting for something that will never come")
         if time_skipping:

@@ -348,6 +348,9 @@ class StepFunctionsClient:
             event = {"t": "stop", "error": error, "cause": cause}
             with self.runtime.transaction() as tx:
                 self.runtime.post(tx, row[0], event, now)
+            # As on Step Functions, the execution is ABORTED when the call returns, worker
+            # or no worker; only one in the middle of a worker's round ends with that round.
+            self.runtime.run_now(row[0], now)
         return {"stopDate": _date(now)}
 
     def redrive_execution(self, executionArn: str, **_: Any) -> dict[str, Any]:

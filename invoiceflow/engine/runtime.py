@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -174,6 +175,27 @@ class Runtime:
             self._in_round.pop(owner, None)
         return len(rows)
 
+    def run_now(self, execution_id: int, now: float) -> bool:
+        """Advance one execution at once, on the caller's thread, with what its mailbox
+        holds (a stop just posted): False when a worker holds it right now, and its round
+        takes the events instead."""
+        owner = f"now-{uuid.uuid4().hex}"
+        with self.db.transaction(durable=False) as tx:
+            row = tx.fetchone("claim_execution", (owner, now + LEASE, execution_id, now))
+            if row is None:
+                return False
+            events = tx.fetch("due_events", (owner, now))
+        by_id: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for claimed_id, mailbox_id, event in events:
+            by_id[claimed_id].append((mailbox_id, event))
+        try:
+            self._advance_claimed(owner, [row], by_id, now, LEASE)
+        except BaseException:
+            with contextlib.suppress(Exception), self.db.transaction(durable=False) as tx:
+                tx.execute("release_execution", (execution_id, owner))
+            raise
+        return True
+
     def _advance_claimed(
         self,
         owner: str,
@@ -187,11 +209,14 @@ class Runtime:
         transient = self.db.transient_errors
         for ex in claimed:
             try:
-                for mailbox_id, event in by_id.get(ex.id, ()):
-                    if ex.more or ex.poison:
-                        break  # the rest waits in the mailbox for the next round
+                for mailbox_id, text in by_id.get(ex.id, ()):
+                    if ex.poison:
+                        break
+                    event = loads(text)
+                    if ex.more and event["t"] != "stop":
+                        continue  # waits in the mailbox for the next round; a stop does not
                     ex.consumed.append(mailbox_id)
-                    self._feed(ex, loads(event))
+                    self._feed(ex, event)
                 self._run_inline(ex, started)
             except transient:
                 raise  # the store, not the execution: the round is tried again

@@ -276,3 +276,28 @@ def test_a_worker_whose_passes_keep_failing_gives_up_with_its_error(tmp_path: Pa
     thread.join(60)
     assert not thread.is_alive()
     assert worker.error is not None
+
+
+def test_a_task_whose_handler_runs_past_its_timeout_times_out_on_time() -> None:
+    release = threading.Event()
+    task = {"Type": "Task", "Resource": "stuck", "TimeoutSeconds": 1, "End": True}
+    try:
+        result = run(
+            {"StartAt": "T", "States": {"T": task}},
+            {},
+            handlers={"stuck": lambda event, context: release.wait(60)},
+            time_skipping=False,
+        )
+        assert (result.status, result.error) == ("FAILED", "States.Timeout")
+        assert not release.is_set()  # the handler is still running: its result comes late
+    finally:
+        release.set()
+
+
+def test_a_stop_takes_effect_at_once_without_a_worker(engine: Engine) -> None:
+    [arn] = start(engine, SPIN, 1, "spin")
+    stopped = engine.client.stop_execution(executionArn=arn, cause="now")
+    described = status(engine, arn)
+    assert described["status"] == "ABORTED"
+    assert described["stopDate"] == stopped["stopDate"]
+    assert described["cause"] == "now"

@@ -73,6 +73,13 @@ WHERE id IN (
 RETURNING id, arn, name, state_machine_arn, state, start_date, input, parent, redrive_count,
           tenant
 
+-- name: claim_execution
+-- One execution, claimed to act on it at once (a stop), unless a worker holds it now.
+UPDATE executions SET lease_owner = ?, lease_until = ?
+WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)
+RETURNING id, arn, name, state_machine_arn, state, start_date, input, parent, redrive_count,
+          tenant
+
 -- name: due_events
 SELECT m.execution_id, m.id, m.event FROM mailbox m
 JOIN executions e ON e.id = m.execution_id
