@@ -277,3 +277,26 @@ def test_message_bodies_are_refused_exactly_for_characters_sqs_refuses(body: str
         assert not allowed and exc.code == "InvalidMessageContents"
     else:
         assert allowed
+
+
+def test_a_redrive_completes_with_no_worker_running(sqs: SQSClient) -> None:
+    dlq = sqs.create_queue(QueueName="held")["QueueUrl"]
+    policy = {
+        "deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:held",
+        "maxReceiveCount": 1,
+    }
+    source = sqs.create_queue(
+        QueueName="work",
+        Attributes={"RedrivePolicy": json.dumps(policy), "VisibilityTimeout": "0"},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=source, MessageBody="again")
+    for _ in range(3):  # received once, then moved to the dead-letter queue
+        sqs.receive_message(QueueUrl=source)
+    assert sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0)["Messages"][0]["Body"] == "again"
+    sqs.start_message_move_task(SourceArn="arn:aws:sqs:us-east-1:000000000000:held")
+    [back] = sqs.receive_message(QueueUrl=source)["Messages"]
+    assert back["Body"] == "again"
+    [task] = sqs.list_message_move_tasks(SourceArn="arn:aws:sqs:us-east-1:000000000000:held")[
+        "Results"
+    ]
+    assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("COMPLETED", 1)
