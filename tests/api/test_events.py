@@ -122,3 +122,39 @@ def test_an_event_that_keeps_failing_waits_in_the_dead_letter_queue_until_redriv
     assert moved >= 1
     final = api.wait_for(a, where, finished)
     assert final["state"] == "Done" and final["invoice"]
+
+
+def test_a_dead_lettered_event_shows_in_its_tenants_listing_of_the_dead_letter_queue(
+    api: Api, a: httpx.Client, b: httpx.Client
+) -> None:
+    def broken(_event: Any, _context: Any) -> None:
+        raise RuntimeError("the store of files is full")
+
+    api.registry.register(events.QUEUE, broken)
+    try:
+        accepted = submit(a).json()
+        where = f"/v1/invoice-events/{accepted['message_id']}"
+        api.wait_for(a, where, lambda e: e["state"] == "DeadLettered")
+    finally:
+        api.registry.register(events.QUEUE, events.handler(api.pipeline))
+    listing = a.get(f"/v1/queues/{events.DEAD_LETTER_QUEUE}/messages", params={"limit": 100})
+    assert listing.status_code == 200, listing.text
+    mine = [
+        m
+        for m in listing.json()["messages"]
+        if m["attributes"].get(events.EVENT_ID, {}).get("StringValue") == accepted["message_id"]
+    ]
+    assert len(mine) == 1, listing.json()
+    [message] = mine
+    assert json.loads(message["body"]) == json.loads(INVOICE)
+    assert message["receive_count"] >= 1
+    assert message["dead_letter_source"] == events.QUEUE
+    theirs = b.get(f"/v1/queues/{events.DEAD_LETTER_QUEUE}/messages", params={"limit": 100})
+    assert theirs.status_code in (200, 404)
+    if theirs.status_code == 200:
+        assert all(
+            m["attributes"].get(events.EVENT_ID, {}).get("StringValue") != accepted["message_id"]
+            for m in theirs.json()["messages"]
+        )
+    assert a.post(f"/v1/queues/{events.DEAD_LETTER_QUEUE}/redrive").json()["moved"] >= 1
+    assert api.wait_for(a, where, finished)["state"] == "Done"
