@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -42,16 +42,70 @@ def _print(value: Any) -> None:
     typer.echo(json.dumps(value, default=str, indent=None))
 
 
+def _fail(message: str, code: int = 2) -> NoReturn:
+    """A mistake the user can fix: one line on stderr, no traceback."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
 def _import(modules: list[str] | None) -> None:
     sys.path.insert(0, str(Path.cwd()))
     for module in modules or []:
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module and not module.startswith(f"{exc.name}."):
+                raise  # the module was found; something it imports is missing
+            _fail(f"--handlers {module}: no module named {module!r} (from {Path.cwd()})")
+
+
+def _database_path(database_url: str | None) -> str:
+    """The absolute path of the database (or ``:memory:``), the URL refused in one line."""
+    from invoiceflow.store import DatabaseURLError, database_path
+
+    try:
+        return database_path(database_url)
+    except DatabaseURLError as exc:
+        _fail(str(exc))
 
 
 def _engine(database_url: str | None) -> Engine:
     from invoiceflow.store import open_database
 
+    _database_path(database_url)
     return Engine.open(open_database(database_url), invoker=default_registry())
+
+
+# Invoice files we recognise but do not read yet, by their first bytes.
+_SCANS = (
+    (b"%PDF", "a PDF"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+)
+
+
+def _scan_kind(path: Path) -> str | None:
+    """``"a PDF"``, ``"a JPEG image"``... for a file that is one, else None."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    for magic, kind in _SCANS:
+        if head.startswith(magic):
+            return kind
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim"):
+        return "a HEIC image"
+    return None
+
+
+def _not_read_yet(path: Path, kind: str) -> str:
+    return (
+        f"{path} is {kind}: PDF and image invoices are not read yet "
+        "(send X12, EDIFACT, UBL, CII, CSV or JSON)"
+    )
 
 
 def _pipeline(database_url: str | None) -> Any:
@@ -225,6 +279,7 @@ def worker_cmd(
     from invoiceflow.functions.worker import full_worker
 
     _import(handlers)
+    path = _database_path(database_url)
     pipeline = _pipeline(database_url)
     worker = full_worker(
         pipeline.engine.runtime, default_registry(), batch=batch, name=name, lease=lease
@@ -232,7 +287,7 @@ def worker_cmd(
     worker.max_failures = max_failures
     loop = threading.Thread(target=worker.run, name="worker")
     loop.start()
-    typer.echo(f"invoiceflow worker {worker.owner} ready", err=True)
+    typer.echo(f"invoiceflow worker {worker.owner} ready, database {path}", err=True)
     while loop.is_alive():
         if stopping.is_set():
             worker.stop()
@@ -270,6 +325,15 @@ def parse_cmd(
     summary: dict[str, Any] = {"files": 0, "invoices": 0, "problems": 0, "unreadable": []}
     for path in files or []:
         summary["files"] += 1
+        kind = _scan_kind(path)
+        if kind is not None:
+            message = _not_read_yet(path, kind)
+            summary["unreadable"].append(
+                {"file": str(path), "code": "NotReadYet", "message": message, "location": None}
+            )
+            if not as_json:
+                typer.echo(f"{path}: cannot be read: {message}", err=True)
+            continue
         try:
             for invoice in digitize.parse(path, rules):
                 summary["invoices"] += 1
@@ -319,12 +383,19 @@ def submit_cmd(
     as_json: JsonOption = False,
     database_url: DbOption = None,
 ) -> None:
-    """Receive files: each becomes a container whose workflow starts at once."""
+    """Receive files: each becomes a container whose workflow starts at once. A folder
+    stands for the files directly inside it (not its subfolders, nor hidden files), in
+    name order."""
     from invoiceflow.pipeline import submit
 
+    paths = _expand(files)
+    for path in paths:
+        kind = _scan_kind(path)
+        if kind is not None:
+            _fail(_not_read_yet(path, kind))
     pipeline = _pipeline(database_url)
     received = []
-    for path in files:
+    for path in paths:
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -346,6 +417,24 @@ def submit_cmd(
 
 
 _SUMMARY_KEYS = ("id", "name", "state", "reason", "invoices", "execution_arn")
+
+
+def _expand(files: list[Path]) -> list[Path]:
+    """Each file as given; each folder as the regular, not hidden, files directly in it,
+    sorted by name."""
+    out: list[Path] = []
+    for path in files:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        inside = sorted(
+            (p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")),
+            key=lambda p: p.name,
+        )
+        if not inside:
+            _fail(f"{path} is a folder with no files in it")
+        out.extend(inside)
+    return out
 
 
 @containers_app.command("list")
@@ -546,18 +635,79 @@ def serve_cmd(
     ] = 30,
 ) -> None:
     """Run the HTTP API, the workers and the timers in one process (until SIGTERM/SIGINT)."""
-    from invoiceflow.serve import serve
+    from invoiceflow.serve import CannotStart, serve
 
     _import(handlers)
-    serve(
-        database_url,
-        host,
-        port,
-        max_upload=max_upload,
-        json_logs=json_logs,
-        access_log=access_log,
-        drain_timeout=drain_timeout,
-    )
+    _database_path(database_url)
+    try:
+        serve(
+            database_url,
+            host,
+            port,
+            max_upload=max_upload,
+            json_logs=json_logs,
+            access_log=access_log,
+            drain_timeout=drain_timeout,
+        )
+    except CannotStart as exc:
+        _fail(str(exc), 1)
+
+
+@app.command("info")
+def info_cmd(as_json: JsonOption = False, database_url: DbOption = None) -> None:
+    """Show the version, the database and what it holds: containers by state, invoices,
+    executions by status and the messages on each queue."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from invoiceflow.store import open_database
+
+    path = _database_path(database_url)
+    if path != ":memory:" and not Path(path).is_file():
+        _fail(f"no database at {path}", 1)
+    try:
+        release = version("invoiceflow")
+    except PackageNotFoundError:
+        release = "unknown"
+    db = open_database(database_url)
+    try:
+        with db.transaction(write=False) as tx:
+            containers = {row[0]: row[1] for row in tx.fetch("containers_by_state")}
+            [(invoices,)] = tx.fetch("invoices_created")
+            executions = {row[0]: row[1] for row in tx.fetch("executions_by_status")}
+            queues = {
+                row[0]: row[1]
+                for row in tx.fetch_raw(
+                    "SELECT q.name, COUNT(m.id) FROM queues q"
+                    " LEFT JOIN messages m ON m.queue_id = q.id GROUP BY q.id, q.name"
+                    " ORDER BY q.name"
+                )
+            }
+    finally:
+        db.close()
+    report = {
+        "version": release,
+        "database": path,
+        "containers": dict(sorted(containers.items())),
+        "invoices": invoices,
+        "executions": dict(sorted(executions.items())),
+        "queues": queues,
+    }
+    if as_json:
+        _print(report)
+        return
+
+    def counts(found: dict[str, int]) -> str:
+        listed = ", ".join(f"{key} {n}" for key, n in found.items())
+        return f"{sum(found.values())}" + (f" ({listed})" if listed else "")
+
+    typer.echo(f"invoiceflow {release}")
+    typer.echo(f"database    {path}")
+    typer.echo(f"containers  {counts(report['containers'])}")
+    typer.echo(f"invoices    {invoices}")
+    typer.echo(f"executions  {counts(report['executions'])}")
+    typer.echo(f"queues      {len(queues)}")
+    for name, n in queues.items():
+        typer.echo(f"  {name}  {n} messages")
 
 
 @app.command("demo")

@@ -46,6 +46,10 @@ GIVE_WAY = 0.75
 log = structlog.get_logger("invoiceflow.serve")
 
 
+class CannotStart(Exception):
+    """Serving could not start (the port taken, say); the message is one sentence."""
+
+
 def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -129,7 +133,11 @@ def serve(
     )
     loop = WorkerLoop(worker)
     app = create_app(pipeline, registry, max_upload=max_upload, ready=loop.ready)
-    sock = bind(host, port)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        db.close()
+        raise CannotStart(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound_host, bound_port = sock.getsockname()[:2]
     config = server_config(in_flight.around(app), access_log=access_log, graceful=drain_timeout)
     server = Draining(config, on_exit=worker.stop)
@@ -140,7 +148,12 @@ def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, server.handle_exit)
     loop.thread.start()
-    log.info("serving", url=f"http://{bound_host}:{bound_port}", worker=worker.owner)
+    log.info(
+        "serving",
+        url=f"http://{bound_host}:{bound_port}",
+        worker=worker.owner,
+        database=getattr(db, "path", None),
+    )
     try:
         server.run(sockets=[sock])  # returns once a signal has stopped it
     finally:
