@@ -4,12 +4,13 @@ code, a severity and the place they concern. Checks never change the invoice's d
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, DecimalException
 
 from invoiceflow.digitize.currencies import CURRENCIES
 from invoiceflow.digitize.model import Invoice, Problem
 
 TOLERANCE = Decimal("0.01")  # rounding one cent either way is not a mistake
+_CENT = Decimal("0.01")
 
 
 def check(invoice: Invoice) -> list[Problem]:
@@ -79,21 +80,56 @@ def _sums(inv: Invoice) -> Iterator[Problem]:
             t.tax_inclusive,
             "totals.tax_inclusive",
         )
-    if t.tax_inclusive is not None and t.payable is not None:
-        expected = t.tax_inclusive - (t.prepaid or zero) + (t.rounding or zero)
-        yield from _compare(
-            "payable_mismatch",
-            "the total less prepaid amounts",
-            expected,
-            t.payable,
+    if t.payable is None:
+        yield Problem(
+            "missing_total",
+            "The invoice states no amount payable, so its totals cannot be reconciled.",
+            "warning",
             "totals.payable",
         )
+        return
+    # BT-115 = BT-112 - BT-113 + BT-114; when the intermediate totals were not sent, they are
+    # worked out from what the invoice carries: BT-112 = BT-109 + BT-110 and
+    # BT-109 = BT-106 - BT-107 + BT-108, each of them from its parts when it is missing too.
+    if t.tax_inclusive is not None:
+        inclusive, what = t.tax_inclusive, "the total with tax less prepaid amounts"
+    else:
+        tax = t.tax_total if t.tax_total is not None else sum((x.tax_amount for x in inv.tax), zero)
+        if t.tax_exclusive is not None:
+            inclusive, what = t.tax_exclusive + tax, "the amount without tax plus tax less prepaid"
+        else:
+            base = t.line_total if t.line_total is not None else lines
+            allowances, charges = t.allowances, t.charges
+            if allowances is None:
+                allowances = sum((a.amount for a in inv.allowances_charges if not a.charge), zero)
+            if charges is None:
+                charges = sum((a.amount for a in inv.allowances_charges if a.charge), zero)
+            inclusive = base - allowances + charges + tax
+            what = "the lines plus tax less allowances plus charges less prepaid"
+    yield from _compare(
+        "payable_mismatch",
+        what,
+        inclusive - (t.prepaid or zero) + (t.rounding or zero),
+        t.payable,
+        "totals.payable",
+    )
+
+
+def _cents(value: Decimal) -> Decimal:
+    """``value`` rounded to the cent as EN 16931 rounds amounts (half up); a value too large
+    to round is compared as it is."""
+    try:
+        return value.quantize(_CENT, ROUND_HALF_UP)
+    except DecimalException:
+        return value
 
 
 def _compare(
     code: str, what: str, expected: Decimal, sent: Decimal | None, where: str
 ) -> Iterator[Problem]:
-    if sent is not None and abs(sent - expected) > TOLERANCE:
+    """A problem when ``sent`` and ``expected``, each rounded to the cent, differ by more
+    than a cent: every amount of the sum may have been rounded on its own."""
+    if sent is not None and abs(_cents(sent) - _cents(expected)) > TOLERANCE:
         yield Problem(
             code,
             f"{where.split('.')[-1]} is {sent}, but {what} come to {expected} "

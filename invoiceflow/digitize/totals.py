@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from invoiceflow.digitize.model import Invoice
+from invoiceflow.digitize.model import Invoice, Problem
 
 
 def complete_totals(invoice: Invoice, *, payable: Decimal | None) -> None:
     """Fill in the totals the invoice lacks. A sent ``payable`` is kept as sent, even when it
-    disagrees with the parts: the checks report that, for every format alike."""
+    disagrees with the parts: the checks report that, for every format alike. An invoice
+    that sends no payable amount gets one worked out from its parts, and a ``missing_total``
+    warning saying so, since nothing it carries can be reconciled against it."""
     t = invoice.totals
     zero = Decimal(0)
     if t.line_total is None:
@@ -29,3 +31,12 @@ def complete_totals(invoice: Invoice, *, payable: Decimal | None) -> None:
         t.payable = payable
     elif t.payable is None:
         t.payable = t.tax_inclusive - (t.prepaid or zero) + (t.rounding or zero)
+        invoice.problems.append(
+            Problem(
+                "missing_total",
+                f"The invoice states no amount payable; {t.payable} is worked out from its "
+                "lines, allowances, charges and taxes.",
+                "warning",
+                "totals.payable",
+            )
+        )

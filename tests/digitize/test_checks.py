@@ -84,3 +84,54 @@ def test_duplicate_numbers_in_one_file_are_flagged_on_the_repeat() -> None:
     first, second = parse(data)
     assert "duplicate_in_file" not in [p.code for p in first.problems]
     assert "duplicate_in_file" in [p.code for p in second.problems]
+
+
+def _json(body: str) -> Invoice:
+    head = '"invoice_number": "J-1", "issue_date": "2024-01-10", "currency": "EUR", '
+    head += '"seller": {"name": "S"}, "lines": [{"line_id": "1", "quantity": "1", '
+    head += '"net_amount": "20.00"}]'
+    [inv] = parse(("{" + head + body + "}").encode())
+    return inv
+
+
+def test_payable_is_reconciled_with_the_parts_when_intermediate_totals_are_missing() -> None:
+    bad = _json(', "totals": {"tax_total": "0", "payable": "99"}')
+    [problem] = [p for p in bad.problems if p.code == "payable_mismatch"]
+    assert problem.severity == "error" and problem.location == "totals.payable"
+    assert "20.00" in problem.message
+    good = _json(
+        ', "tax": [{"tax_amount": "4.20", "rate": "21"}], '
+        '"allowances_charges": [{"charge": true, "amount": "1.00"}], '
+        '"totals": {"prepaid": "5", "payable": "20.20"}'
+    )
+    assert good.problems == []
+    off = _json(', "totals": {"line_total": "20.00", "tax_exclusive": "20.00", "payable": "25"}')
+    assert [p.code for p in off.problems] == ["payable_mismatch"]
+
+
+def test_rounding_is_compared_at_the_cent() -> None:
+    assert _json(', "totals": {"payable": "20.0149"}').problems == []
+    assert _json(', "totals": {"payable": "19.99"}').problems == []
+    assert [p.code for p in _json(', "totals": {"payable": "19.984"}').problems] == [
+        "payable_mismatch"
+    ]
+
+
+def test_an_invoice_without_a_payable_amount_says_so() -> None:
+    [problem] = _json("").problems
+    assert (problem.code, problem.severity, problem.location) == (
+        "missing_total",
+        "warning",
+        "totals.payable",
+    )
+
+
+def test_a_csv_invoice_without_a_payable_amount_gets_one_worked_out_and_a_warning() -> None:
+    data = b"Invoice Number,Date,Currency,Seller,Quantity,Unit Price\nC-1,2024-01-10,EUR,S,2,5\n"
+    [inv] = parse(data)
+    assert inv.totals.payable == D(10)
+    assert [(p.code, p.severity) for p in inv.problems] == [("missing_total", "warning")]
+    with_total = data.replace(b"Unit Price\n", b"Unit Price,Invoice Total\n").replace(
+        b",5\n", b",5,10\n"
+    )
+    assert [p.code for p in next(parse(with_total)).problems] == []
