@@ -74,6 +74,8 @@ class InvoiceRows:
         quantity = self.amount(row_number, row, "quantity")
         price = self.amount(row_number, row, "unit_price")
         net = self.amount(row_number, row, "net_amount")
+        if net is not None and quantity is not None and price is not None:
+            self._reconcile(row_number, quantity, price, net)
         if net is None:
             net = (quantity if quantity is not None else Decimal(1)) * (price or Decimal(0))
         rate = self.amount(row_number, row, "tax_rate")
@@ -108,6 +110,33 @@ class InvoiceRows:
                 tax_rate=rate,
             )
         )
+
+    def _reconcile(self, row_number: int, quantity: Decimal, price: Decimal, net: Decimal) -> None:
+        """A ``line_amount_mismatch`` when the row's amount is not its quantity times its
+        price: compared at the cent, allowing a cent and what the price's own rounding can
+        make of the quantity (a price of 0.33 may stand for 0.3333...)."""
+        try:
+            expected = quantity * price
+            exponent = price.as_tuple().exponent
+            slack = (
+                abs(quantity) * Decimal(5).scaleb(exponent - 1)
+                if isinstance(exponent, int) and exponent < 0
+                else Decimal(0)
+            )
+            off = abs(net.quantize(_CENT, ROUND_HALF_UP) - expected.quantize(_CENT, ROUND_HALF_UP))
+        except DecimalException:  # too many digits to round to the cent: compare as they are
+            expected = quantity * price
+            slack, off = Decimal(0), abs(net - expected)
+        if off > _CENT + slack:
+            self.problems.append(
+                Problem(
+                    "line_amount_mismatch",
+                    f"Row {row_number} has the line amount {net}, but {quantity} x {price} "
+                    f"come to {expected}.",
+                    "error",
+                    f"row {row_number}",
+                )
+            )
 
     def when(self, f: str) -> date | None:
         text = self.cell(self.first, f)

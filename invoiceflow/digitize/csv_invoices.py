@@ -4,8 +4,14 @@ row, rows of one invoice next to each other.
 The columns are recognised from their headers (in English, German, French, Dutch and
 Spanish spellings of the usual names) or named by a supplier profile. The encoding, the
 delimiter, the decimal mark and the date order are detected from the first 64 KiB unless the
-profile says. Rows are read one at a time and each becomes its line at once: memory holds one
-invoice's lines, not the file (see ``limits`` for the bounds on rows and lines).
+profile says. A line's amount (Total, Line Total, Amount, Net Amount, Extended Price and
+their synonyms) is checked against its quantity times its price; a row with only an amount
+is a quantity of 1. A column headed only "Total" is the line amount unless the file has
+another line-amount column, or it repeats one value on every row of an invoice where
+quantity times price says otherwise: then it is the invoice total (see
+``_ambiguous_total``). Rows are read one at a time and each becomes its line at once:
+memory holds one invoice's lines, not the file (see ``limits`` for the bounds on rows and
+lines).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from decimal import Decimal, DecimalException
 from typing import BinaryIO
 
 from charset_normalizer import from_bytes
@@ -23,7 +30,7 @@ from invoiceflow.digitize import limits
 from invoiceflow.digitize.csv_builder import InvoiceRows, Layout
 from invoiceflow.digitize.errors import DigitizeError
 from invoiceflow.digitize.model import Invoice
-from invoiceflow.digitize.numbers import date_format, decimal_mark
+from invoiceflow.digitize.numbers import date_format, decimal_mark, number
 from invoiceflow.digitize.profiles import Profile
 
 SAMPLE = 1 << 16
@@ -143,11 +150,29 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "net_amount",
         "line_amount",
         "line_total",
+        "line_net_amount",
         "amount",
+        "net",
+        "net_total",
         "extended_price",
+        "extended_amount",
+        "ext_price",
+        "extension",
         "line_net",
         "betrag",
+        "nettobetrag",
+        "positionsbetrag",
+        "gesamtpreis",
         "montant",
+        "montant_ht",
+        "montant_net",
+        "total_ligne",
+        "bedrag",
+        "nettobedrag",
+        "regelbedrag",
+        "importe",
+        "importe_neto",
+        "total_linea",
     ),
     "seller_item_id": (
         "seller_item_id",
@@ -165,6 +190,9 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "line_tax": ("line_tax", "tax", "tax_amount", "vat", "vat_amount", "mwst"),
 }
 _LOOKUP = {name: f for f, names in _SYNONYMS.items() for name in names}
+# A column only called "Total" may hold each line's amount or the invoice's total; which one
+# is decided by ``_ambiguous_total``.
+_TOTAL = ("total", "totaal", "summe", "gesamt")
 _NUMERIC = ("quantity", "unit_price", "net_amount", "line_tax", "tax_rate", "payable", "tax_total")
 _DATES = ("issue_date", "due_date")
 
@@ -263,10 +291,15 @@ def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) ->
                 )
             columns[f] = names.index(title)
     else:
+        total = None
         for i, title in enumerate(names):
             known = _LOOKUP.get(_normal(title))
             if known is not None and known not in columns:
                 columns[known] = i
+            elif _normal(title) in _TOTAL and total is None:
+                total = i
+        if total is not None:
+            _ambiguous_total(columns, total, _sample_rows(sample, delimiter))
     if "invoice_number" not in columns or not {"quantity", "unit_price", "net_amount"} & set(
         columns
     ):
@@ -289,6 +322,51 @@ def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) ->
     ]
     fmt, ambiguous = (profile.date_format, False) if profile.date_format else date_format(dates)
     return Layout(columns, profile.decimal or decimal_mark(values), fmt, ambiguous)
+
+
+def _ambiguous_total(columns: dict[str, int], total: int, rows: list[list[str]]) -> None:
+    """Maps a column headed only "Total" (or Totaal, Summe, Gesamt) to the line amount or
+    to the invoice's payable amount, whichever the file lacks; when it lacks both, the
+    sample rows decide. The column is the invoice total when, in every invoice of the
+    sample with several rows, it holds the same value on every row and some row's quantity
+    times price is not that value: the invoice's own field, repeated on its lines as the
+    other invoice fields are. Otherwise (its value varies between the lines of an
+    invoice, every invoice has one row, or nothing contradicts it) it is the line amount."""
+    if "net_amount" in columns:
+        columns.setdefault("payable", total)
+        return
+    if "payable" in columns or not _repeated_on_each_invoice(columns, total, rows):
+        columns["net_amount"] = total
+    else:
+        columns["payable"] = total
+
+
+def _repeated_on_each_invoice(columns: dict[str, int], total: int, rows: list[list[str]]) -> bool:
+    key = columns.get("invoice_number", -1)
+    groups: list[list[list[str]]] = []
+    for row in rows:
+        if not any(cell.strip() for cell in row) or max(key, total) >= len(row):
+            continue
+        if groups and groups[-1][0][key].strip() == row[key].strip():
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    several = [g for g in groups if len(g) > 1]
+    if not several or any(len({r[total].strip() for r in g}) > 1 for g in several):
+        return False
+    mark = decimal_mark(r[total] for g in several for r in g)
+    for row in (r for g in several for r in g):
+        cells = [
+            row[columns[f]] if columns.get(f, len(row)) < len(row) else ""
+            for f in ("quantity", "unit_price")
+        ]
+        try:
+            quantity, price, value = (number(c, mark) for c in (*cells, row[total]))
+            if abs(quantity * price - value) > Decimal("0.01"):
+                return True
+        except (ValueError, DecimalException):
+            continue
+    return False
 
 
 def _sample_rows(sample: str, delimiter: str) -> list[list[str]]:

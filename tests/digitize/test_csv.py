@@ -141,3 +141,49 @@ def test_json_numbers_are_read_without_floats() -> None:
     )
     [inv] = parse(data)
     assert inv.lines[0].net_amount == Decimal("0.30000000000000001")
+
+
+@pytest.mark.parametrize(
+    "header", ["Total", "Line Total", "Amount", "Net Amount", "Extended Price", "Nettobetrag"]
+)
+def test_line_amount_columns_are_checked_against_quantity_and_price(header: str) -> None:
+    text = (
+        f"Invoice,Currency,Seller,Qty,Unit Price,{header}\n"
+        "A,EUR,S,2,5.00,10.00\n"
+        "A,EUR,S,3,1.00,4.00\n"
+        "A,EUR,S,3,0.333,1.00\n"  # 0.999 is within a cent of 1.00
+    )
+    [inv] = parse(text.encode())
+    assert [ln.net_amount for ln in inv.lines] == [Decimal("10.00"), Decimal("4.00"), Decimal(1)]
+    mismatches = [p for p in inv.problems if p.code == "line_amount_mismatch"]
+    assert [(p.location, p.severity) for p in mismatches] == [("row 3", "error")]
+    assert "3 x 1.00" in mismatches[0].message
+
+
+def test_the_price_s_own_rounding_is_allowed_for() -> None:
+    text = "Invoice,Currency,Seller,Qty,Unit Price,Amount\nA,EUR,S,1000,0.33,333.33\n"
+    [inv] = parse(text.encode())  # a price of 0.33333 shown as 0.33
+    assert "line_amount_mismatch" not in {p.code for p in inv.problems}
+
+
+def test_lines_with_only_an_amount_have_quantity_one() -> None:
+    text = "Invoice,Currency,Seller,Description,Total\nA,EUR,S,Setup,120.00\nA,EUR,S,Support,80\n"
+    [inv] = parse(text.encode())
+    assert [(ln.quantity, ln.net_amount) for ln in inv.lines] == [
+        (Decimal(1), Decimal("120.00")),
+        (Decimal(1), Decimal(80)),
+    ]
+    assert inv.totals.payable == Decimal("200.00")
+
+
+def test_a_total_repeated_on_every_row_of_an_invoice_is_the_invoice_total() -> None:
+    text = (
+        "Invoice,Date,Currency,Seller,Qty,Price,Total\n"
+        "A,2024-01-10,EUR,S,2,5.00,13.00\n"
+        "A,2024-01-10,EUR,S,1,3.00,13.00\n"
+        "B,2024-01-10,EUR,S,1,7.00,7.00\n"
+    )
+    first, second = parse(text.encode())
+    assert [ln.net_amount for ln in first.lines] == [Decimal("10.00"), Decimal("3.00")]
+    assert first.totals.payable == Decimal("13.00") and first.problems == []
+    assert second.totals.payable == Decimal("7.00") and second.problems == []
