@@ -715,6 +715,7 @@ def demo_cmd(database_url: DbOption = None) -> None:
     """Run sample invoice workflows on the embedded store and show how they ended."""
     from invoiceflow import demo
 
+    _database_path(database_url)
     demo.main(database_url)
 
 

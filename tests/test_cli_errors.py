@@ -178,3 +178,8 @@ def test_serve_names_its_database_as_an_absolute_path(tmp_path: Path) -> None:
             assert proc.wait(timeout=30) == 0
         finally:
             proc.kill()
+
+
+def test_demo_refuses_an_unsupported_database_url(tmp_path: Path) -> None:
+    line = one_line_error(run(tmp_path, "demo", "--database-url", "postgresql://h/db"))
+    assert "supported" in line
