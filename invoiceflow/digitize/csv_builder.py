@@ -4,6 +4,7 @@ memory holds the invoice's lines, never its raw rows, and an invoice past
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, DecimalException
@@ -38,6 +39,7 @@ class InvoiceRows:
         self.first_row = self.last_row = row_number
         self.first = row
         self.problems: list[Problem] = []
+        self.mixed = False  # a mixed_number_format warning has been given
         self.lines: list[Line] = []
         self.taxes: dict[Decimal | None, Decimal] = {}
         self.header = [f for f in FIELDS if f not in LINE_FIELDS and f in layout.columns]
@@ -52,16 +54,41 @@ class InvoiceRows:
         text = self.cell(row, f)
         if not text:
             return None
+        mark = self.layout.mark
+        shown = text if len(text) <= 40 else f"{text[:40]}..."
+        other = _other_mark(text, mark)
+        if other is False:
+            self.problems.append(
+                Problem(
+                    "bad_number",
+                    f"{shown!r} does not fit the file's decimal mark {mark!r}, and cannot be "
+                    "told apart from a number with the other mark.",
+                    "error",
+                    f"row {row_number}, {f}",
+                )
+            )
+            return None
         try:
-            return number(text, self.layout.mark)
+            value = number(text, "," if mark == "." else ".") if other else number(text, mark)
         except ValueError:
-            shown = text if len(text) <= 40 else f"{text[:40]}..."
             self.problems.append(
                 Problem(
                     "bad_number", f"{shown!r} is not a number.", "error", f"row {row_number}, {f}"
                 )
             )
             return None
+        if other and not self.mixed:
+            self.mixed = True
+            self.problems.append(
+                Problem(
+                    "mixed_number_format",
+                    f"{shown!r} is written with the other decimal mark than the rest of the "
+                    f"file ({mark!r}); read as {value}.",
+                    "warning",
+                    f"row {row_number}, {f}",
+                )
+            )
+        return value
 
     def add(self, row_number: int, row: list[str]) -> None:
         """File one row as a line of this invoice."""
@@ -203,6 +230,28 @@ class InvoiceRows:
             invoice.totals.tax_total = tax_total
         complete_totals(invoice, payable=self.amount(self.first_row, first, "payable"))
         return invoice
+
+
+_NOISE = str.maketrans("", "", " \u00a0\u202f'$€£¥+-()")
+_FITS = {  # what the file's own mark allows: the other mark only between groups of three
+    ".": re.compile(r"^[^,]*$|^(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})*,\d{3})(\.\d*)?$"),  # 1,23,456
+    ",": re.compile(r"^[^.]*$|^\d{1,3}(\.\d{3})+(,\d*)?$"),
+}
+_OTHER = {  # unambiguously the other mark: it comes last, with one or two digits after it
+    ".": re.compile(r"^(\d{1,3}(\.\d{3})+|\d+),\d{1,2}$"),
+    ",": re.compile(r"^(\d{1,3}(,\d{3})+|\d+)\.\d{1,2}$"),
+}
+
+
+def _other_mark(text: str, mark: str) -> bool | None:
+    """None when ``text`` fits the file's decimal mark ``mark`` (or has no mark at all), True
+    when it can only be a number written with the other mark (``18,50`` in a file of
+    ``4.50``: a thousands separator is always followed by three digits), False when it fits
+    neither (``18,5000`` in that file), and must be refused rather than read either way."""
+    value = text.translate(_NOISE)
+    if _FITS[mark].match(value):
+        return None
+    return bool(_OTHER[mark].match(value))
 
 
 def _listed(values: set[str]) -> str:

@@ -1,17 +1,20 @@
 """CSV invoice exports: one row per invoice line, the invoice's own fields repeated on each
 row, rows of one invoice next to each other.
 
-The columns are recognised from their headers (in English, German, French, Dutch and
-Spanish spellings of the usual names) or named by a supplier profile. The encoding, the
-delimiter, the decimal mark and the date order are detected from the first 64 KiB unless the
-profile says. A line's amount (Total, Line Total, Amount, Net Amount, Extended Price and
-their synonyms) is checked against its quantity times its price; a row with only an amount
-is a quantity of 1. A column headed only "Total" is the line amount unless the file has
-another line-amount column, or it repeats one value on every row of an invoice where
-quantity times price says otherwise: then it is the invoice total (see
-``_ambiguous_total``). Rows are read one at a time and each becomes its line at once:
-memory holds one invoice's lines, not the file (see ``limits`` for the bounds on rows and
-lines).
+The columns are recognised from their headers (in English, German, French, Dutch and Spanish
+spellings of the usual names) or named by a supplier profile. The encoding, the delimiter,
+the decimal mark and the date order are detected from the first 64 KiB unless the profile
+says. A number that does not fit the file's decimal mark is read with the other mark only
+when that is unambiguous (``18,50`` in a file of ``4.50``: one or two digits after the last
+separator, which a thousands separator never has), with a ``mixed_number_format`` warning;
+otherwise it is refused as ``bad_number``, never read scaled. A line's amount (Total, Line
+Total, Amount, Net Amount, Extended Price and their synonyms) is checked against its
+quantity times its price; a row with only an amount is a quantity of 1. A column headed only
+"Total" is the line amount unless the file has another line-amount column, or it repeats one
+value on every row of an invoice where quantity times price says otherwise: then it is the
+invoice total (see ``_ambiguous_total``). Rows are read one at a time and each becomes its
+line at once: memory holds one invoice's lines, not the file (see ``limits`` for the bounds
+on rows and lines).
 """
 
 from __future__ import annotations

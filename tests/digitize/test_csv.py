@@ -187,3 +187,51 @@ def test_a_total_repeated_on_every_row_of_an_invoice_is_the_invoice_total() -> N
     assert [ln.net_amount for ln in first.lines] == [Decimal("10.00"), Decimal("3.00")]
     assert first.totals.payable == Decimal("13.00") and first.problems == []
     assert second.totals.payable == Decimal("7.00") and second.problems == []
+
+
+def test_a_number_in_the_other_decimal_convention_is_read_with_a_warning() -> None:
+    text = (
+        "Invoice,Date,Currency,Seller,Qty,Price,Amount\n"
+        "A,2024-01-10,EUR,S,1,4.50,4.50\n"
+        "A,2024-01-10,EUR,S,1,2.25,2.25\n"
+        'A,2024-01-10,EUR,S,1,"18,50","18,50"\n'
+        "A,2024-01-10,EUR,S,1,1.00,1.00\n"
+        'A,2024-01-10,EUR,S,1,"1,000.00","1,000.00"\n'
+    )
+    [inv] = parse(text.encode())
+    assert [ln.net_amount for ln in inv.lines][2:4] == [Decimal("18.50"), Decimal("1.00")]
+    assert inv.lines[4].net_amount == 1000
+    [lakh] = parse(text.replace("1,000.00", "1,23,456.00").encode())
+    assert lakh.lines[4].net_amount == 123456
+    [warning] = [p for p in inv.problems if p.code == "mixed_number_format"]
+    assert warning.severity == "warning" and warning.location == "row 4, unit_price"
+    assert "18,50" in warning.message
+    assert {p.severity for p in inv.problems} == {"warning"}
+
+
+def test_a_dot_in_a_decimal_comma_file_is_read_with_a_warning() -> None:
+    text = (
+        "Rechnungsnummer;Datum;Währung;Lieferant;Menge;Einzelpreis\n"
+        "R-1;03.02.2024;EUR;M;1.200;0,25\n"
+        "R-1;03.02.2024;EUR;M;2;1,50\n"
+        "R-1;03.02.2024;EUR;M;1;4.50\n"
+    )
+    [inv] = parse(text.encode())
+    assert [ln.net_amount for ln in inv.lines] == [
+        Decimal("300.00"),
+        Decimal("3.00"),
+        Decimal("4.50"),
+    ]
+    assert "mixed_number_format" in {p.code for p in inv.problems}
+
+
+def test_a_number_that_fits_neither_convention_is_refused_not_scaled() -> None:
+    text = (
+        "Invoice,Date,Currency,Seller,Qty,Price\n"
+        "A,2024-01-10,EUR,S,1,4.50\n"
+        'A,2024-01-10,EUR,S,1,"18,5000"\n'
+    )
+    [inv] = parse(text.encode())
+    [bad] = [p for p in inv.problems if p.code == "bad_number"]
+    assert bad.location == "row 3, unit_price"
+    assert inv.lines[1].unit_price is None
