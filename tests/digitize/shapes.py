@@ -15,6 +15,7 @@ def read_all(data: bytes) -> None:
     except DigitizeError:
         pass
 
+
 UBL_HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" '
