@@ -399,7 +399,7 @@ def submit_cmd(
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise typer.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+            _fail(f"cannot read {path}: {exc.strerror}")
         received.append(submit.receive(pipeline, path.name, data, tenant=tenant, source="cli"))
     if wait:
         received = submit.wait(pipeline, default_registry(), [c.id for c in received])

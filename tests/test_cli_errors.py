@@ -183,3 +183,8 @@ def test_serve_names_its_database_as_an_absolute_path(tmp_path: Path) -> None:
 def test_demo_refuses_an_unsupported_database_url(tmp_path: Path) -> None:
     line = one_line_error(run(tmp_path, "demo", "--database-url", "postgresql://h/db"))
     assert "supported" in line
+
+
+def test_submit_names_a_file_that_does_not_exist(tmp_path: Path) -> None:
+    line = one_line_error(run(tmp_path, "submit", "nope.xml", "--database-url", "sqlite:///s.db"))
+    assert "nope.xml" in line
