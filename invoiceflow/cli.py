@@ -19,6 +19,35 @@ from invoiceflow.engine.worker import MAX_FAILURES
 from invoiceflow.functions import default_registry
 
 app = typer.Typer(help="invoiceflow: durable invoice workflows.", no_args_is_help=True)
+
+
+def _release() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("invoiceflow")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"invoiceflow {_release()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """invoiceflow: durable invoice workflows."""
+
+
 sfn = typer.Typer(help="Run and inspect state machine executions.", no_args_is_help=True)
 app.add_typer(sfn, name="sfn")
 
@@ -657,17 +686,12 @@ def serve_cmd(
 def info_cmd(as_json: JsonOption = False, database_url: DbOption = None) -> None:
     """Show the version, the database and what it holds: containers by state, invoices,
     executions by status and the messages on each queue."""
-    from importlib.metadata import PackageNotFoundError, version
-
     from invoiceflow.store import open_database
 
     path = _database_path(database_url)
     if path != ":memory:" and not Path(path).is_file():
         _fail(f"no database at {path}", 1)
-    try:
-        release = version("invoiceflow")
-    except PackageNotFoundError:
-        release = "unknown"
+    release = _release()
     db = open_database(database_url)
     try:
         with db.transaction(write=False) as tx:

@@ -188,3 +188,9 @@ def test_demo_refuses_an_unsupported_database_url(tmp_path: Path) -> None:
 def test_submit_names_a_file_that_does_not_exist(tmp_path: Path) -> None:
     line = one_line_error(run(tmp_path, "submit", "nope.xml", "--database-url", "sqlite:///s.db"))
     assert "nope.xml" in line
+
+
+def test_version_prints_the_release(tmp_path: Path) -> None:
+    done = run(tmp_path, "--version")
+    assert done.returncode == 0
+    assert done.stdout.startswith("invoiceflow ") and done.stdout.strip() != "invoiceflow"

@@ -82,3 +82,10 @@ def test_readiness_fails_while_the_workers_are_not_running(api: Api) -> None:
     ready, alive = asyncio.run(ask())
     assert alive.status_code == 200
     assert ready.status_code == 503 and ready.json()["code"] == "NotReady"
+
+
+def test_the_root_leads_to_the_documentation(api: Api) -> None:
+    with api.client(None) as anonymous:
+        landing = anonymous.get("/", follow_redirects=False)
+        assert landing.status_code == 307 and landing.headers["location"] == "/docs"
+        assert "swagger" in anonymous.get("/docs").text.lower()

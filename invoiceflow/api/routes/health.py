@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from invoiceflow.api.context import Svc
@@ -10,6 +11,12 @@ from invoiceflow.api.errors import Problem, problem
 from invoiceflow.api.models import Health
 
 router = APIRouter(tags=["operations"])
+
+
+@router.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    """A person who opens the server's address lands on the API's documentation."""
+    return RedirectResponse("/docs")
 
 
 @router.get("/healthz", response_model=Health)
