@@ -104,9 +104,10 @@ def test_another_tenant_cannot_see_an_event(api: Api, a: httpx.Client, b: httpx.
     assert a.get("/v1/invoice-events/no-such-event").status_code == 404
 
 
-def test_an_event_that_keeps_failing_waits_in_the_dead_letter_queue_until_redriven(
-    api: Api, a: httpx.Client
-) -> None:
+def dead_lettered(api: Api, a: httpx.Client) -> tuple[str, dict[str, Any]]:
+    """An event whose processing keeps failing until it waits in the dead-letter queue:
+    where to follow it, and its status then."""
+
     def broken(_event: Any, _context: Any) -> None:
         raise RuntimeError("the store of files is full")
 
@@ -114,9 +115,15 @@ def test_an_event_that_keeps_failing_waits_in_the_dead_letter_queue_until_redriv
     try:
         accepted = submit(a).json()
         where = f"/v1/invoice-events/{accepted['message_id']}"
-        waiting = api.wait_for(a, where, lambda e: e["state"] == "DeadLettered")
+        return where, api.wait_for(a, where, lambda e: e["state"] == "DeadLettered")
     finally:
         api.registry.register(events.QUEUE, events.handler(api.pipeline))
+
+
+def test_an_event_that_keeps_failing_waits_in_the_dead_letter_queue_until_redriven(
+    api: Api, a: httpx.Client
+) -> None:
+    where, waiting = dead_lettered(api, a)
     assert waiting["state"] == "DeadLettered" and events.DEAD_LETTER_QUEUE in waiting["reason"]
     moved = a.post(f"/v1/queues/{events.DEAD_LETTER_QUEUE}/redrive").json()["moved"]
     assert moved >= 1
@@ -127,22 +134,14 @@ def test_an_event_that_keeps_failing_waits_in_the_dead_letter_queue_until_redriv
 def test_a_dead_lettered_event_shows_in_its_tenants_listing_of_the_dead_letter_queue(
     api: Api, a: httpx.Client, b: httpx.Client
 ) -> None:
-    def broken(_event: Any, _context: Any) -> None:
-        raise RuntimeError("the store of files is full")
-
-    api.registry.register(events.QUEUE, broken)
-    try:
-        accepted = submit(a).json()
-        where = f"/v1/invoice-events/{accepted['message_id']}"
-        api.wait_for(a, where, lambda e: e["state"] == "DeadLettered")
-    finally:
-        api.registry.register(events.QUEUE, events.handler(api.pipeline))
+    where, _ = dead_lettered(api, a)
+    message_id = where.rsplit("/", 1)[-1]
     listing = a.get(f"/v1/queues/{events.DEAD_LETTER_QUEUE}/messages", params={"limit": 100})
     assert listing.status_code == 200, listing.text
     mine = [
         m
         for m in listing.json()["messages"]
-        if m["attributes"].get(events.EVENT_ID, {}).get("StringValue") == accepted["message_id"]
+        if m["attributes"].get(events.EVENT_ID, {}).get("StringValue") == message_id
     ]
     assert len(mine) == 1, listing.json()
     [message] = mine
@@ -153,7 +152,7 @@ def test_a_dead_lettered_event_shows_in_its_tenants_listing_of_the_dead_letter_q
     assert theirs.status_code in (200, 404)
     if theirs.status_code == 200:
         assert all(
-            m["attributes"].get(events.EVENT_ID, {}).get("StringValue") != accepted["message_id"]
+            m["attributes"].get(events.EVENT_ID, {}).get("StringValue") != message_id
             for m in theirs.json()["messages"]
         )
     assert a.post(f"/v1/queues/{events.DEAD_LETTER_QUEUE}/redrive").json()["moved"] >= 1
