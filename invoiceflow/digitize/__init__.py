@@ -124,22 +124,33 @@ def _read(stream: BinaryIO, profile: Profile | None) -> Iterator[Invoice]:
         yield from read_csv(buffered, profile)
 
 
+def _name(element: etree._Element) -> tuple[str | None, str]:
+    """An element's namespace and local name. Read from its tag, not with etree.QName,
+    which refuses a tag such as 'rsm:CrossIndustryInvoice' whose prefix was never declared
+    (lxml then keeps the prefix in the tag)."""
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if tag.startswith("{"):
+        namespace, _, localname = tag[1:].partition("}")
+        return namespace, localname
+    return None, tag
+
+
 def _xml(stream: BinaryIO) -> Invoice:
     ubl_reader, cii_reader = Reader(ubl.NS, []), Reader(cii.NS, [])
 
     def choose(root: etree._Element) -> Lines:
-        name = etree.QName(root)
-        if name.namespace in (ubl.INVOICE, ubl.CREDIT_NOTE):
+        namespace, localname = _name(root)
+        if namespace in (ubl.INVOICE, ubl.CREDIT_NOTE):
             return ubl.line_reader(ubl_reader)
-        if name.namespace == cii.ROOT and name.localname == "CrossIndustryInvoice":
+        if namespace == cii.ROOT and localname == "CrossIndustryInvoice":
             return cii.line_reader(cii_reader)
         raise DigitizeError(
             "unknown_xml",
-            f"The XML document is a {name.localname!r} in {name.namespace!r}, not a UBL "
+            f"The XML document is a {localname!r} in {namespace!r}, not a UBL "
             "Invoice/CreditNote or a CII CrossIndustryInvoice.",
         )
 
     root, lines = stream_xml(stream, choose)
-    if etree.QName(root).namespace == cii.ROOT:
+    if _name(root)[0] == cii.ROOT:
         return cii.read_cii(root, reader=cii_reader, lines=lines)
     return ubl.read_ubl(root, reader=ubl_reader, lines=lines)
