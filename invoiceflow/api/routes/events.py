@@ -12,6 +12,7 @@ from invoiceflow.api import idempotency
 from invoiceflow.api.context import Services, Svc, Tenant
 from invoiceflow.api.context import tenant as tenant_of
 from invoiceflow.api.errors import ApiError, not_found, responses
+from invoiceflow.api.guard import EVENT_BODY
 from invoiceflow.api.json_body import check_depth
 from invoiceflow.api.models import EventAccepted, EventOut
 from invoiceflow.pipeline import events
@@ -19,7 +20,6 @@ from invoiceflow.store import Transaction
 
 router = APIRouter(prefix="/v1/invoice-events", tags=["invoice events"])
 ROUTE = "invoice-events"  # idempotency keys are per route
-MAX_EVENT = 10 * 1024 * 1024  # bytes; one over 256 KiB travels through the blob store
 
 # The busiest route reads its headers itself: each parameter or dependency FastAPI resolves
 # costs more than the rest of the request's work. This describes them for the document.
@@ -63,8 +63,8 @@ async def submit_event(request: Request) -> Response:
     async for chunk in request.stream():
         body += chunk
         hasher.update(chunk)
-        if len(body) > MAX_EVENT:
-            raise ApiError(413, "PayloadTooLarge", f"An event may be at most {MAX_EVENT} bytes.")
+        if len(body) > EVENT_BODY:  # one without a Content-Length is counted here
+            raise ApiError(413, "PayloadTooLarge", f"An event may be at most {EVENT_BODY} bytes.")
     data = bytes(body)
     check_depth(data)
     try:
