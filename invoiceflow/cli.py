@@ -179,12 +179,13 @@ def run_cmd(
 ) -> None:
     """Run a definition to completion in-process and print how it ended, as JSON."""
     from invoiceflow import testing
+    from invoiceflow.engine.executions import payload_problem
 
     _import(handlers)
-    try:
-        value = json.loads(input)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--input is not JSON: {exc}") from None
+    problem = payload_problem(input)  # not JSON, too large or too deep: before it is parsed
+    if problem is not None:
+        _fail(f"--input is not an execution input: {problem}")
+    value = json.loads(input)
     text = _read(definition)
     problems = validate(text)
     if problems:

@@ -194,3 +194,12 @@ def test_version_prints_the_release(tmp_path: Path) -> None:
     done = run(tmp_path, "--version")
     assert done.returncode == 0
     assert done.stdout.startswith("invoiceflow ") and done.stdout.strip() != "invoiceflow"
+
+
+def test_sfn_run_refuses_an_input_too_deep_in_one_line(tmp_path: Path) -> None:
+    definition = tmp_path / "pass.json"
+    definition.write_text('{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}')
+    for text in ("[" * 300 + "]" * 300, "[" * 60_000 + "]" * 60_000, "{not json"):
+        done = run(tmp_path, "sfn", "run", str(definition), "--input", text)
+        assert done.returncode == 2
+        assert "--input is not an execution input" in one_line_error(done)
