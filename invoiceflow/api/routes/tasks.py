@@ -9,10 +9,9 @@ import orjson
 from fastapi import APIRouter
 
 from invoiceflow.api.context import Svc, Tenant
-from invoiceflow.api.errors import ApiError, responses
+from invoiceflow.api.errors import responses
 from invoiceflow.api.json_body import JsonRoute
 from invoiceflow.api.models import Empty, TaskFailure, TaskHeartbeat, TaskSuccess
-from invoiceflow.limits import MAX_PAYLOAD
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], route_class=JsonRoute)
 REFUSALS = responses(400, 401, 404, 409, 422)
@@ -20,11 +19,8 @@ REFUSALS = responses(400, 401, 404, 409, 422)
 
 @router.post("/success", response_model=Empty, responses=REFUSALS)
 def success(svc: Svc, tenant: Tenant, answer: TaskSuccess) -> Empty:
+    # Size, depth and JSON are checked by SendTaskSuccess itself (InvalidOutput).
     output = orjson.dumps(answer.output).decode()
-    if len(output.encode()) > MAX_PAYLOAD:
-        raise ApiError(
-            400, "InvalidOutput", f"The output is over {MAX_PAYLOAD} bytes, the limit of a payload."
-        )
     svc.sfn(tenant).send_task_success(taskToken=answer.taskToken, output=output)
     return Empty()
 
