@@ -282,6 +282,7 @@ def _delimiter(sample: str) -> str:
 
 def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) -> Layout:
     names = [h.strip() for h in header]
+    sample_rows = _sample_rows(sample, delimiter)
     columns: dict[str, int] = {}
     if profile.columns:
         for f, title in profile.columns.items():
@@ -302,7 +303,7 @@ def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) ->
             elif _normal(title) in _TOTAL and total is None:
                 total = i
         if total is not None:
-            _ambiguous_total(columns, total, _sample_rows(sample, delimiter))
+            _ambiguous_total(columns, total, sample_rows)
     if "invoice_number" not in columns or not {"quantity", "unit_price", "net_amount"} & set(
         columns
     ):
@@ -313,7 +314,6 @@ def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) ->
             f"{', '.join(repr(n) for n in names)}). A supplier profile can name them.",
             "row 1",
         )
-    sample_rows = _sample_rows(sample, delimiter)
     values = [
         r[columns[f]] for r in sample_rows for f in _NUMERIC if f in columns and columns[f] < len(r)
     ]
