@@ -203,3 +203,22 @@ def test_sfn_run_refuses_an_input_too_deep_in_one_line(tmp_path: Path) -> None:
         done = run(tmp_path, "sfn", "run", str(definition), "--input", text)
         assert done.returncode == 2
         assert "--input is not an execution input" in one_line_error(done)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("validate", "missing.asl.json"),
+        ("sfn", "run", "missing.asl.json"),
+        ("sfn", "create", "Name", "missing.asl.json"),
+    ],
+)
+def test_a_definition_that_cannot_be_read_is_one_line(tmp_path: Path, args: tuple[str]) -> None:
+    line = one_line_error(run(tmp_path, *args))
+    assert "missing.asl.json" in line and "No such file" in line
+
+
+def test_a_definition_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "latin1.json").write_bytes(b'{"Comment": "caf\xe9"}')
+    line = one_line_error(run(tmp_path, "validate", "latin1.json"))
+    assert "not UTF-8" in line

@@ -48,3 +48,8 @@ SELECT state, COUNT(*) FROM containers GROUP BY state
 
 -- name: invoices_created
 SELECT COUNT(*) FROM invoices
+
+-- name: messages_per_queue
+-- Every queue by name with the messages it holds, empty queues included.
+SELECT q.name, COUNT(m.id) FROM queues q
+LEFT JOIN messages m ON m.queue_id = q.id GROUP BY q.id, q.name ORDER BY q.name

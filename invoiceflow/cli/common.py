@@ -1,0 +1,105 @@
+"""What every command shares: the common options, output, one-line errors and opening the
+store."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from invoiceflow.engine import ClientError, Engine
+from invoiceflow.functions import default_registry
+
+if TYPE_CHECKING:
+    from invoiceflow.pipeline import Pipeline
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="INVOICEFLOW_DATABASE_URL",
+        help="Database URL (default sqlite:///invoiceflow.db).",
+    ),
+]
+HandlersOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--handlers", help="Import this module first (it registers handlers); repeatable."
+    ),
+]
+TenantOption = Annotated[str, typer.Option("--tenant", help="Whose files these are.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of text.")]
+
+
+def emit(value: Any) -> None:
+    """One JSON document: indented for a person at a terminal, one compact line for a
+    program reading a pipe."""
+    indent = 2 if sys.stdout.isatty() else None
+    typer.echo(json.dumps(value, default=str, indent=indent, ensure_ascii=False))
+
+
+def emit_line(value: Any) -> None:
+    """One JSON value on one line, as a listing's ``--json`` prints each item."""
+    typer.echo(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """A mistake the user can fix: one line on stderr, no traceback."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def import_handlers(modules: list[str] | None) -> None:
+    sys.path.insert(0, str(Path.cwd()))
+    for module in modules or []:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module and not module.startswith(f"{exc.name}."):
+                raise  # the module was found; something it imports is missing
+            fail(f"--handlers {module}: no module named {module!r} (from {Path.cwd()})")
+
+
+def database_path(database_url: str | None) -> str:
+    """The absolute path of the database (or ``:memory:``), the URL refused in one line."""
+    from invoiceflow import store
+
+    try:
+        return store.database_path(database_url)
+    except store.DatabaseURLError as exc:
+        fail(str(exc))
+
+
+def open_engine(database_url: str | None) -> Engine:
+    from invoiceflow.store import open_database
+
+    database_path(database_url)
+    return Engine.open(open_database(database_url), invoker=default_registry())
+
+
+def open_pipeline(database_url: str | None) -> Pipeline:
+    from invoiceflow import pipeline
+
+    return pipeline.open_pipeline(open_engine(database_url), default_registry())
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        fail(f"cannot read {path}: not UTF-8 text (byte {exc.start})")
+
+
+def call(fn: Any, **kwargs: Any) -> None:
+    """Call a boto3-shaped client operation and print its answer; its error is one line."""
+    try:
+        emit(fn(**kwargs))
+    except ClientError as exc:
+        typer.echo(f"error: {exc.code}: {exc.response['Error']['Message']}", err=True)
+        raise typer.Exit(1) from None

@@ -1,0 +1,152 @@
+"""Invoice files: read them here (parse) or hand them to the pipeline (submit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from invoiceflow.cli.app import app
+from invoiceflow.cli.common import (
+    DbOption,
+    JsonOption,
+    TenantOption,
+    emit,
+    emit_line,
+    fail,
+    open_pipeline,
+)
+from invoiceflow.cli.scans import not_read_yet, scan_kind
+from invoiceflow.functions import default_registry
+
+
+@app.command("parse")
+def parse_cmd(
+    files: Annotated[list[Path] | None, typer.Argument()] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON invoice per line, then a JSON summary.")
+    ] = False,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the invoice JSON Schema and exit.")
+    ] = False,
+    profile: Annotated[
+        Path | None, typer.Option(help="A YAML/JSON profile naming a CSV file's columns.")
+    ] = None,
+) -> None:
+    """Read invoice files (X12 810, EDIFACT INVOIC, UBL, CII, CSV, JSON) and show the
+    invoices in them."""
+    from invoiceflow import digitize
+
+    if schema:
+        emit(digitize.json_schema())
+        return
+    try:
+        rules = digitize.load_profile(profile) if profile else None
+    except digitize.DigitizeError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    summary: dict[str, Any] = {"files": 0, "invoices": 0, "problems": 0, "unreadable": []}
+    for path in files or []:
+        summary["files"] += 1
+        kind = scan_kind(path)
+        if kind is not None:
+            message = not_read_yet(path, kind)
+            summary["unreadable"].append(
+                {"file": str(path), "code": "NotReadYet", "message": message, "location": None}
+            )
+            if not as_json:
+                typer.echo(f"{path}: cannot be read: {message}", err=True)
+            continue
+        try:
+            for invoice in digitize.parse(path, rules):
+                summary["invoices"] += 1
+                summary["problems"] += len(invoice.problems)
+                if as_json:
+                    typer.echo(digitize.to_json(invoice).decode())
+                else:
+                    t = invoice.totals
+                    typer.echo(
+                        f"{path}: {invoice.invoice_number} {invoice.issue_date or '-'} "
+                        f"{t.payable if t.payable is not None else '-'} "
+                        f"{invoice.currency or ''} ({len(invoice.lines)} lines, "
+                        f"{len(invoice.problems)} problems)"
+                    )
+        except digitize.DigitizeError as exc:
+            summary["unreadable"].append({"file": str(path), **_problem(exc)})
+            if not as_json:
+                typer.echo(f"{path}: cannot be read: {exc}", err=True)
+    if as_json:
+        emit_line({"summary": summary})
+    else:
+        typer.echo(
+            f"{summary['files']} files, {summary['invoices']} invoices, "
+            f"{summary['problems']} problems, {len(summary['unreadable'])} unreadable"
+        )
+    raise typer.Exit(1 if summary["unreadable"] else 0)
+
+
+def _problem(exc: Any) -> dict[str, Any]:
+    p = exc.problem
+    return {"code": p.code, "message": p.message, "location": p.location}
+
+
+@app.command("submit")
+def submit_cmd(
+    files: list[Path],
+    tenant: TenantOption = "default",
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until each is Done or Error.")] = False,
+    as_json: JsonOption = False,
+    database_url: DbOption = None,
+) -> None:
+    """Receive files: each becomes a container whose workflow starts at once. A folder
+    stands for the files directly inside it (not its subfolders, nor hidden files), in
+    name order."""
+    from invoiceflow.pipeline import submit
+
+    paths = _expand(files)
+    for path in paths:
+        kind = scan_kind(path)
+        if kind is not None:
+            fail(not_read_yet(path, kind))
+    pipeline = open_pipeline(database_url)
+    received = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            fail(f"cannot read {path}: {exc.strerror}")
+        received.append(submit.receive(pipeline, path.name, data, tenant=tenant, source="cli"))
+    if wait:
+        received = submit.wait(pipeline, default_registry(), [c.id for c in received])
+    for c in received:
+        out = {k: v for k, v in c.describe().items() if k in _SUMMARY_KEYS}
+        if as_json:
+            emit_line(out)
+        else:
+            typer.echo(
+                f"{c.name}: {c.state}{f' ({c.reason})' if c.reason else ''}, "
+                f"{c.created_count} invoices, container {c.id}"
+            )
+    if wait and any(c.state == "Error" for c in received):
+        raise typer.Exit(1)
+
+
+_SUMMARY_KEYS = ("id", "name", "state", "reason", "invoices", "execution_arn")
+
+
+def _expand(files: list[Path]) -> list[Path]:
+    """Each file as given; each folder as the regular, not hidden, files directly in it,
+    sorted by name."""
+    out: list[Path] = []
+    for path in files:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        inside = sorted(
+            (p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")),
+            key=lambda p: p.name,
+        )
+        if not inside:
+            fail(f"{path} is a folder with no files in it")
+        out.extend(inside)
+    return out
