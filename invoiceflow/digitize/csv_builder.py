@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, DecimalException
 
 from invoiceflow.digitize import limits
 from invoiceflow.digitize.model import Invoice, Line, Party, Problem, Source, TaxSubtotal
-from invoiceflow.digitize.numbers import number, read_date
+from invoiceflow.digitize.numbers import DAY_FIRST, DateOrder, date_readings, number, read_date
 from invoiceflow.digitize.profiles import FIELDS, LINE_FIELDS
 from invoiceflow.digitize.totals import complete_totals
 
@@ -26,8 +26,8 @@ class Layout:
 
     columns: dict[str, int]
     mark: str
-    date_format: str | None
-    ambiguous_dates: bool
+    date_format: str | None  # the profile's: every date is read with it, and only with it
+    dates: DateOrder  # otherwise: the order the file's dates show, learnt as they are read
 
 
 class InvoiceRows:
@@ -166,18 +166,55 @@ class InvoiceRows:
             )
 
     def when(self, f: str) -> date | None:
+        """The date in field ``f`` of the invoice's first row. Without a profile's format,
+        a date is read by whichever of the known formats reads it; a slashed date that reads
+        differently day first and month first (03/04/2024) is read in the order the file's
+        other dates prove, and when they prove none it is read day first with an
+        ``ambiguous_date`` warning saying so, never swapped silently."""
         text = self.cell(self.first, f)
         if not text:
             return None
-        try:
-            return read_date(text, self.layout.date_format)
-        except ValueError:
-            self.problems.append(
-                Problem(
-                    "bad_date", f"{text!r} is not a date.", "error", f"row {self.first_row}, {f}"
-                )
-            )
+        where = f"row {self.first_row}, {f}"
+        fmt = self.layout.date_format
+        if fmt:
+            try:
+                return read_date(text, fmt)
+            except ValueError:
+                self._bad_date(text, where)
+                return None
+        readings = date_readings(text)
+        order = self.layout.dates
+        order.learn(readings)
+        read = set(readings.values())
+        if len(read) == 1:
+            return read.pop()
+        if not read:
+            self._bad_date(text, where)
             return None
+        proven = order.proven
+        if proven in readings:
+            return readings[proven]
+        value = readings[DAY_FIRST]
+        others = ", ".join(str(d) for d in sorted(read - {value}))
+        why = (
+            "the file's other dates are written both ways round"
+            if order.day_first and order.month_first
+            else "no other date of the file shows which comes first"
+        )
+        self.problems.append(
+            Problem(
+                "ambiguous_date",
+                f"{text!r} reads day first as {value} or month first as {others}, and {why}; "
+                f"read day first, as {value}.",
+                "warning",
+                where,
+            )
+        )
+        return value
+
+    def _bad_date(self, text: str, where: str) -> None:
+        shown = text if len(text) <= 40 else f"{text[:40]}..."
+        self.problems.append(Problem("bad_date", f"{shown!r} is not a date.", "error", where))
 
     def invoice(self, index: int) -> Invoice:
         """The invoice these rows make, its totals completed."""
@@ -193,16 +230,6 @@ class InvoiceRows:
             for f in self.header
             if len(self.values[f] - {""}) > 1
         ]
-        if self.layout.ambiguous_dates:
-            problems.append(
-                Problem(
-                    "ambiguous_date",
-                    f"Dates like {cell(first, 'issue_date')!r} read either day or month first; "
-                    f"read as {self.layout.date_format}.",
-                    "warning",
-                    "issue_date",
-                )
-            )
         kind = cell(first, "document_type").lower()
         invoice = Invoice(
             invoice_number=self.number,

@@ -2,10 +2,20 @@
 row, rows of one invoice next to each other.
 
 The columns are recognised from their headers (in English, German, French, Dutch and Spanish
-spellings of the usual names) or named by a supplier profile. The encoding, the delimiter,
-the decimal mark and the date order are detected from the first 64 KiB unless the profile
-says. A number that does not fit the file's decimal mark is read with the other mark only
-when that is unambiguous (``18,50`` in a file of ``4.50``: one or two digits after the last
+spellings of the usual names) or named by a supplier profile. The encoding, the delimiter
+and the decimal mark are detected from the first 64 KiB unless the profile says. Dates are
+read in any of ``numbers.DATE_FORMATS`` (ISO 2026-07-11, 11.07.2026, 11/07/2026,
+07/11/2026, 20260711...) unless the profile names one format. Only a slashed date can be
+read both ways round, and its order is what the file's dates prove: a date whose first
+number is over 12 (25/07/2026), in the first 64 KiB or in a row read before, proves day
+first; one whose second number is (07/25/2026), month first. A slashed date whose day and
+month are both 12 or less and differ (11/07/2026) is read in the proven order; when the file
+proves neither order (its other dates are ISO, or all both ways readable) or proves both, it
+is read day first with an ``ambiguous_date`` warning naming the row, the field and the date
+it was read as, never swapped silently.
+
+A number that does not fit the file's decimal mark is read with the other mark only when
+that is unambiguous (``18,50`` in a file of ``4.50``: one or two digits after the last
 separator, which a thousands separator never has), with a ``mixed_number_format`` warning;
 otherwise it is refused as ``bad_number``, never read scaled. A line's amount (Total, Line
 Total, Amount, Net Amount, Extended Price and their synonyms) is checked against its
@@ -33,7 +43,7 @@ from invoiceflow.digitize import limits
 from invoiceflow.digitize.csv_builder import InvoiceRows, Layout
 from invoiceflow.digitize.errors import DigitizeError
 from invoiceflow.digitize.model import Invoice
-from invoiceflow.digitize.numbers import date_format, decimal_mark, number
+from invoiceflow.digitize.numbers import DateOrder, date_readings, decimal_mark, number
 from invoiceflow.digitize.profiles import Profile
 
 SAMPLE = 1 << 16
@@ -323,8 +333,10 @@ def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) ->
         for f in _DATES
         if f in columns and columns[f] < len(r) and r[columns[f]].strip()
     ]
-    fmt, ambiguous = (profile.date_format, False) if profile.date_format else date_format(dates)
-    return Layout(columns, profile.decimal or decimal_mark(values), fmt, ambiguous)
+    order = DateOrder()
+    for text in dates:
+        order.learn(date_readings(text))
+    return Layout(columns, profile.decimal or decimal_mark(values), profile.date_format, order)
 
 
 def _ambiguous_total(columns: dict[str, int], total: int, rows: list[list[str]]) -> None:

@@ -45,17 +45,44 @@ def number(text: str, mark: str = ".") -> Decimal:
     return -result if negative else result
 
 
-def date_format(samples: list[str]) -> tuple[str | None, bool]:
-    """The first of DATE_FORMATS that reads every sample, and whether another format reads
-    them all too, differently (day and month both 12 or less: 03/04/2024)."""
-    fitting = [f for f in DATE_FORMATS if samples and all(_fits(s, f) for s in samples)]
-    if not fitting:
-        return None, False
-    chosen = fitting[0]
-    ambiguous = any(
-        f != chosen and any(_read(s, f) != _read(s, chosen) for s in samples) for f in fitting[1:]
-    )
-    return chosen, ambiguous
+DAY_FIRST, MONTH_FIRST = "%d/%m/%Y", "%m/%d/%Y"  # the one shape written both ways round
+
+
+class DateOrder:
+    """Which way round a file writes its slashed dates, as far as its dates show: one whose
+    first number is over 12 (25/07/2026) can only be day first, one whose second number is
+    over 12 (07/25/2026) only month first. The order is proven when the file has dates of
+    one kind and none of the other; a file with neither, or with both, proves nothing."""
+
+    def __init__(self) -> None:
+        self.day_first = self.month_first = False
+
+    def learn(self, readings: dict[str, date]) -> None:
+        """Take in the evidence of one date, given as ``date_readings`` reads it."""
+        if DAY_FIRST in readings and MONTH_FIRST not in readings:
+            self.day_first = True
+        elif MONTH_FIRST in readings and DAY_FIRST not in readings:
+            self.month_first = True
+
+    @property
+    def proven(self) -> str | None:
+        """DAY_FIRST or MONTH_FIRST when the dates seen show that order and only that one."""
+        if self.day_first != self.month_first:
+            return DAY_FIRST if self.day_first else MONTH_FIRST
+        return None
+
+
+def date_readings(text: str) -> dict[str, date]:
+    """Every format of DATE_FORMATS that reads ``text``, with the date it reads: none for
+    what is not a date, two different dates for a slashed date whose day and month are both
+    12 or less (03/04/2024), else one date."""
+    readings = {}
+    for f in DATE_FORMATS:
+        try:
+            readings[f] = _read(text, f)
+        except ValueError:
+            continue
+    return readings
 
 
 def read_date(text: str, fmt: str | None) -> date:
@@ -69,11 +96,3 @@ def read_date(text: str, fmt: str | None) -> date:
 
 def _read(text: str, fmt: str) -> date:
     return datetime.strptime(text.strip()[:10], fmt).date()
-
-
-def _fits(text: str, fmt: str) -> bool:
-    try:
-        _read(text, fmt)
-    except ValueError:
-        return False
-    return True

@@ -235,3 +235,72 @@ def test_a_number_that_fits_neither_convention_is_refused_not_scaled() -> None:
     [bad] = [p for p in inv.problems if p.code == "bad_number"]
     assert bad.location == "row 3, unit_price"
     assert inv.lines[1].unit_price is None
+
+
+DATED = "invoice_number,invoice_date,due_date,currency,supplier,qty,price\n"
+
+
+def _dated(*dates: tuple[str, str]) -> str:
+    return DATED + "".join(
+        f"I{n},{issued},{due},EUR,S,1,1.00\n" for n, (issued, due) in enumerate(dates)
+    )
+
+
+def test_a_slashed_date_in_a_file_of_iso_dates_is_flagged_not_swapped() -> None:
+    text = _dated(("2026-07-11", "2026-08-10"), ("11/07/2026", ""), ("2026-07-12", ""))
+    first, second, third = parse(text.encode())
+    assert second.issue_date == date(2026, 7, 11)
+    [warning] = [p for p in second.problems if p.code == "ambiguous_date"]
+    assert (warning.severity, warning.location) == ("warning", "row 3, issue_date")
+    assert "'11/07/2026'" in warning.message and "2026-11-07" in warning.message
+    assert "read day first, as 2026-07-11" in warning.message
+    assert not [p for p in first.problems + third.problems if p.code == "ambiguous_date"]
+
+
+def test_a_date_in_the_order_the_file_proves_is_not_ambiguous() -> None:
+    day_first = _dated(("25/07/2026", "24/08/2026"), ("11/07/2026", "10/08/2026"))
+    month_first = _dated(("07/25/2026", "08/24/2026"), ("11/07/2026", "12/07/2026"))
+    _, day = parse(day_first.encode())
+    _, month = parse(month_first.encode())
+    assert (day.issue_date, day.due_date) == (date(2026, 7, 11), date(2026, 8, 10))
+    assert (month.issue_date, month.due_date) == (date(2026, 11, 7), date(2026, 12, 7))
+    assert not [p for p in day.problems + month.problems if p.code == "ambiguous_date"]
+
+
+def test_each_ambiguous_date_is_named_by_its_row_and_field() -> None:
+    text = _dated(("03/03/2026", "04/05/2026"), ("2026-01-02", ""), ("12/01/2026", "12/12/2026"))
+    first, _, third = parse(text.encode())
+    assert [p.location for p in first.problems if p.code == "ambiguous_date"] == ["row 2, due_date"]
+    assert [p.location for p in third.problems if p.code == "ambiguous_date"] == [
+        "row 4, issue_date"
+    ]  # 03/03 and 12/12 read the same either way round
+    assert (first.issue_date, first.due_date, third.issue_date) == (
+        date(2026, 3, 3),
+        date(2026, 5, 4),
+        date(2026, 1, 12),
+    )
+
+
+def test_a_file_that_writes_both_orders_proves_neither() -> None:
+    text = _dated(("25/07/2026", ""), ("07/26/2026", ""), ("11/07/2026", ""))
+    first, second, third = parse(text.encode())
+    assert (first.issue_date, second.issue_date) == (date(2026, 7, 25), date(2026, 7, 26))
+    [warning] = [p for p in third.problems if p.code == "ambiguous_date"]
+    assert warning.location == "row 4, issue_date" and "both ways round" in warning.message
+
+
+def test_a_row_past_the_sample_proves_the_order_for_the_rows_after_it() -> None:
+    filler = [("2026-07-11", "")] * 2000  # past the 64 KiB the order is first looked for in
+    text = _dated(*filler, ("11/07/2026", ""), ("25/07/2026", ""), ("11/07/2026", ""))
+    *_, before, proof, after = parse(text.encode())
+    assert "ambiguous_date" in {p.code for p in before.problems}
+    assert proof.issue_date == date(2026, 7, 25)
+    assert after.issue_date == date(2026, 7, 11)
+    assert "ambiguous_date" not in {p.code for p in after.problems}
+
+
+def test_a_profile_s_date_format_settles_the_order() -> None:
+    profile = load_profile({"date_format": "%m/%d/%Y"})
+    [inv] = parse(_dated(("11/07/2026", "")).encode(), profile)
+    assert inv.issue_date == date(2026, 11, 7)
+    assert "ambiguous_date" not in {p.code for p in inv.problems}
