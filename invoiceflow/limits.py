@@ -21,6 +21,10 @@ MAX_PAYLOAD = 256 * 1024
 """Bytes of a state's input or output, and of an execution's input: the Step Functions
 quota."""
 
+MAX_FILE = 50 * 1024 * 1024
+"""Bytes of one received invoice file, by upload or ``submit`` (``serve --max-upload``
+changes it for the API)."""
+
 MAX_HISTORY_EVENTS = 25_000
 """Events in one execution's history: the Step Functions Standard quota. The execution that
 would pass it fails with ``States.Runtime``, as on AWS."""

@@ -13,10 +13,11 @@ from invoiceflow.api.errors import ApiError
 from invoiceflow.api.guard import TENANT, Guard
 from invoiceflow.api.keys import Authenticator
 from invoiceflow.engine.client import StepFunctionsClient
+from invoiceflow.limits import MAX_FILE
 from invoiceflow.pipeline import Pipeline
 from invoiceflow.store import Database
 
-MAX_UPLOAD = 50 * 1024 * 1024  # bytes
+MAX_UPLOAD = MAX_FILE  # bytes, unless serve --max-upload says otherwise
 
 
 @dataclass

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from invoiceflow.cli.app import app
 from invoiceflow.cli.common import (
@@ -19,6 +28,10 @@ from invoiceflow.cli.common import (
 )
 from invoiceflow.cli.scans import not_read_yet, scan_kind
 from invoiceflow.functions import default_registry
+from invoiceflow.limits import MAX_FILE
+
+if TYPE_CHECKING:
+    from invoiceflow.pipeline.containers import Container
 
 
 @app.command("parse")
@@ -94,7 +107,10 @@ def _problem(exc: Any) -> dict[str, Any]:
 def submit_cmd(
     files: list[Path],
     tenant: TenantOption = "default",
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until each is Done or Error.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Wait until each is Done or Error, printing each as it ends."),
+    ] = False,
     as_json: JsonOption = False,
     database_url: DbOption = None,
 ) -> None:
@@ -108,6 +124,12 @@ def submit_cmd(
         kind = scan_kind(path)
         if kind is not None:
             fail(not_read_yet(path, kind))
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            fail(f"cannot read {path}: {exc.strerror}")
+        if size > MAX_FILE:
+            fail(f"{path} is {size:,} bytes; a file may have at most {MAX_FILE:,}")
     pipeline = open_pipeline(database_url)
     received = []
     for path in paths:
@@ -116,22 +138,72 @@ def submit_cmd(
         except OSError as exc:
             fail(f"cannot read {path}: {exc.strerror}")
         received.append(submit.receive(pipeline, path.name, data, tenant=tenant, source="cli"))
-    if wait:
-        received = submit.wait(pipeline, default_registry(), [c.id for c in received])
-    for c in received:
-        out = {k: v for k, v in c.describe().items() if k in _SUMMARY_KEYS}
-        if as_json:
-            emit_line(out)
-        else:
-            typer.echo(
-                f"{c.name}: {c.state}{f' ({c.reason})' if c.reason else ''}, "
-                f"{c.created_count} invoices, container {c.id}"
-            )
-    if wait and any(c.state == "Error" for c in received):
+    if not wait:
+        for c in received:
+            _report(c, as_json)
+        return
+    ended: list[Container] = []
+    with _Progress(len(received)) as progress:
+        for c in submit.as_finished(pipeline, default_registry(), [c.id for c in received]):
+            _report(c, as_json)
+            progress.advance(c)
+            ended.append(c)
+    if len(ended) < len(received):
+        fail(
+            f"{len(received) - len(ended)} files still in work; see `invoiceflow containers list`",
+            1,
+        )
+    if any(c.state == "Error" for c in ended):
         raise typer.Exit(1)
 
 
 _SUMMARY_KEYS = ("id", "name", "state", "reason", "invoices", "execution_arn")
+
+
+def _report(c: Container, as_json: bool) -> None:
+    if as_json:
+        emit_line({k: v for k, v in c.describe().items() if k in _SUMMARY_KEYS})
+    else:
+        typer.echo(
+            f"{c.name}: {c.state}{f' ({c.reason})' if c.reason else ''}, "
+            f"{c.created_count} invoices, container {c.id}"
+        )
+
+
+class _Progress:
+    """Files done of all and invoices created so far, as a bar on a terminal's stderr;
+    nothing when stderr is not a terminal, so pipes and logs get only the results."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.invoices = 0
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _Progress:
+        console = Console(stderr=True)
+        if console.is_terminal:
+            self.bar = Progress(
+                TextColumn("files"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[invoices]} invoices"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("files", total=self.total, invoices=0)
+        return self
+
+    def advance(self, container: Container) -> None:
+        self.invoices += container.created_count
+        if self.bar is not None and self.task is not None:
+            self.bar.update(self.task, advance=1, invoices=self.invoices)
+
+    def __exit__(self, *_: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _expand(files: list[Path]) -> list[Path]:

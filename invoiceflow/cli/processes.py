@@ -20,6 +20,7 @@ from invoiceflow.cli.common import (
 from invoiceflow.engine.runtime import LEASE
 from invoiceflow.engine.worker import MAX_FAILURES
 from invoiceflow.functions import default_registry
+from invoiceflow.limits import MAX_FILE
 
 
 @app.command("worker")
@@ -78,9 +79,7 @@ def serve_cmd(
     handlers: HandlersOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free one).")] = 8000,
-    max_upload: Annotated[int, typer.Option(help="Largest file accepted, in bytes.")] = 50
-    * 1024
-    * 1024,
+    max_upload: Annotated[int, typer.Option(help="Largest file accepted, in bytes.")] = MAX_FILE,
     json_logs: Annotated[
         bool | None, typer.Option("--json-logs/--pretty-logs", help="Default: JSON unless a TTY.")
     ] = None,

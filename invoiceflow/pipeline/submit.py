@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import orjson
 
@@ -80,31 +80,38 @@ def _input(container_id: str) -> str:
 
 
 def wait(
-    pipeline: Pipeline,
-    registry: Registry,
-    ids: Iterable[str],
-    timeout: float = 600.0,
-    progress: Callable[[int], None] | None = None,
+    pipeline: Pipeline, registry: Registry, ids: Iterable[str], timeout: float = 600.0
 ) -> list[Container]:
     """The containers once the workflow of each has ended (by then each is Done or in
-    Error), working on them meanwhile; ``progress`` hears how many have finished, on every
-    look."""
+    Error), in the order asked for, working on them meanwhile."""
     wanted = list(ids)
+    ended = {c.id: c for c in as_finished(pipeline, registry, wanted, timeout)}
+    with pipeline.engine.db.transaction(write=False) as tx:
+        late = {i: containers.get(tx, i) for i in wanted if i not in ended}
+    return [c for c in (ended.get(i) or late.get(i) for i in wanted) if c is not None]
+
+
+def as_finished(
+    pipeline: Pipeline, registry: Registry, ids: Iterable[str], timeout: float = 600.0
+) -> Iterator[Container]:
+    """Each container as soon as its workflow has ended, working on them meanwhile (so a
+    person sees each file's result when it is ready, not when the slowest is). Containers
+    still running at ``timeout`` are not yielded."""
+    waiting = list(dict.fromkeys(ids))
     worker = full_worker(pipeline.engine.runtime, registry)
     thread = threading.Thread(target=worker.run, name="submit-worker", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
     try:
-        while True:
+        while waiting and time.monotonic() <= deadline:
             with pipeline.engine.db.transaction(write=False) as tx:
-                found = [containers.get(tx, i) for i in wanted]
-            done = [c for c in found if c is not None]
-            if progress is not None:
-                progress(sum(c.state in TERMINAL for c in done))
-            if all(_ended(pipeline, c) for c in done) or time.monotonic() > deadline:
-                with pipeline.engine.db.transaction(write=False) as tx:
-                    return [c for c in (containers.get(tx, i) for i in wanted) if c is not None]
-            time.sleep(0.02)
+                found = {i: containers.get(tx, i) for i in waiting}
+            finished = [c for c in found.values() if c is not None and _ended(pipeline, c)]
+            yield from finished
+            gone = {c.id for c in finished} | {i for i, c in found.items() if c is None}
+            waiting = [i for i in waiting if i not in gone]
+            if waiting:
+                time.sleep(0.02)
     finally:
         worker.stop()
         thread.join()

@@ -125,7 +125,8 @@ def test_cli_submit_wait_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ["submit", "--wait", "--json", str(SAMPLES / "cii/en16931-CII_example2.xml"), str(broken)],
     )
     assert result.exit_code == 1  # one file ended in Error
-    good, bad = (json.loads(line) for line in result.stdout.splitlines())
+    ended = {json.loads(line)["name"]: json.loads(line) for line in result.stdout.splitlines()}
+    good, bad = ended["en16931-CII_example2.xml"], ended["broken.xml"]
     assert (good["state"], good["invoices"]) == ("Done", 1)
     assert bad["state"] == "Error" and "well-formed" in bad["reason"]
     assert good["execution_arn"].startswith("arn:aws:states:")
