@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from fastapi import FastAPI
 
-from invoiceflow.api import errors
+from invoiceflow.api import docs, errors
 from invoiceflow.api.batcher import Batcher
 from invoiceflow.api.context import MAX_UPLOAD, Services
 from invoiceflow.api.guard import Guard
@@ -46,7 +46,7 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # FastAPI's pages load from CDNs; ``docs`` serves its own
         redoc_url=None,
     )
     app.state.services = Services(
@@ -62,6 +62,7 @@ def create_app(
     # Routes are matched in order: the busiest first.
     for module in (events, containers, invoices, executions, tasks, queues, health):
         app.include_router(module.router)
+    docs.install(app)
     _complete_spec(app)
     return app
 
