@@ -5,14 +5,11 @@ stored."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.pipeline.test_batches import csv_file
-from tests.test_cli_errors import ROOT, SAMPLES, one_line_error, run
+from tests.terminal import on_terminal
+from tests.test_cli_errors import SAMPLES, one_line_error, run
 
 
 def test_wait_prints_a_file_that_ends_early_before_one_still_in_work(tmp_path: Path) -> None:
@@ -27,36 +24,9 @@ def test_wait_prints_a_file_that_ends_early_before_one_still_in_work(tmp_path: P
 
 def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(tmp_path: Path) -> None:
     sample = SAMPLES / "cii" / "en16931-CII_example2.xml"
-    env = {k: v for k, v in os.environ.items() if k != "INVOICEFLOW_DATABASE_URL"}
-    env |= {"PYTHONPATH": str(ROOT), "COLUMNS": "100", "TERM": "xterm"}
-    leader, follower = pty.openpty()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "invoiceflow", "submit", "--wait", str(sample)],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            text=True,
-            timeout=120,
-        )
-        os.close(follower)
-        follower = -1
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal's other end is closed: all is read
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        if follower != -1:
-            os.close(follower)
-        os.close(leader)
+    done, shown = on_terminal(tmp_path, "submit", "--wait", str(sample), stream="stderr")
     assert done.returncode == 0
-    assert "1/1" in shown.decode(errors="replace") and "invoices" in shown.decode()
+    assert "1/1" in shown and "invoices" in shown
     assert done.stdout.startswith("en16931-CII_example2.xml: Done, 1 invoices")
     piped = run(tmp_path, "submit", "--wait", str(sample))
     assert piped.returncode == 0 and piped.stderr == ""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -35,16 +37,45 @@ TenantOption = Annotated[str, typer.Option("--tenant", help="Whose files these a
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of text.")]
 
 
+def _plain(value: Any) -> Any:
+    """Dates as ISO 8601 (what boto3-shaped answers hold), anything else as its text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def emit(value: Any) -> None:
     """One JSON document: indented for a person at a terminal, one compact line for a
     program reading a pipe."""
     indent = 2 if sys.stdout.isatty() else None
-    typer.echo(json.dumps(value, default=str, indent=indent, ensure_ascii=False))
+    typer.echo(json.dumps(value, default=_plain, indent=indent, ensure_ascii=False))
 
 
 def emit_line(value: Any) -> None:
     """One JSON value on one line, as a listing's ``--json`` prints each item."""
-    typer.echo(json.dumps(value, default=str, ensure_ascii=False))
+    typer.echo(json.dumps(value, default=_plain, ensure_ascii=False))
+
+
+def iso(when: datetime | float | None) -> str:
+    """A moment as ISO 8601 in UTC to the second, ``-`` for none."""
+    if when is None:
+        return "-"
+    if not isinstance(when, datetime):
+        when = datetime.fromtimestamp(when, UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) -> None:
+    """Rows under a header, in columns as wide as their widest cell (the last one is not
+    padded); ``empty`` on stderr when there are no rows, so a pipe still gets none."""
+    if not rows:
+        typer.echo(empty, err=True)
+        return
+    cells = [
+        [str(c) for c in headers],
+        *([("-" if c is None else str(c)) for c in r] for r in rows),
+    ]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers) - 1)]
+    for r in cells:
+        typer.echo("  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]))
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -12,13 +12,19 @@ from invoiceflow.cli.app import app
 from invoiceflow.cli.common import (
     DbOption,
     HandlersOption,
+    JsonOption,
     call,
     emit,
+    emit_line,
     fail,
     import_handlers,
+    iso,
     open_engine,
     read_text,
+    table,
 )
+from invoiceflow.engine import ClientError
+from invoiceflow.engine.client import StepFunctionsClient
 from invoiceflow.engine.validate import validate
 from invoiceflow.functions import default_registry
 
@@ -83,8 +89,30 @@ def run_cmd(
     raise typer.Exit(0 if result.status == "SUCCEEDED" else 1)
 
 
+MachineArgument = Annotated[
+    str, typer.Argument(help="The state machine's name or ARN.", show_default=False)
+]
+ExecutionArgument = Annotated[str, typer.Argument(help="The execution's ARN.", show_default=False)]
+
+
+def _machine_arn(client: StepFunctionsClient, ref: str) -> str:
+    """The ARN of the state machine ``ref`` names (an ARN is taken as it is)."""
+    if ref.startswith("arn:"):
+        return ref
+    for machine in client.list_state_machines()["stateMachines"]:
+        if machine["name"] == ref:
+            return str(machine["stateMachineArn"])
+    fail(f"no state machine named {ref!r} (see `invoiceflow sfn machines`)", 1)
+
+
 @sfn.command("create")
-def create_cmd(name: str, definition: Path, database_url: DbOption = None) -> None:
+def create_cmd(
+    name: Annotated[str, typer.Argument(help="The state machine's name.", show_default=False)],
+    definition: Annotated[
+        Path, typer.Argument(help="Its definition (ASL JSON).", show_default=False)
+    ],
+    database_url: DbOption = None,
+) -> None:
     """Create (or, unchanged, confirm) a state machine from a definition file."""
     call(
         open_engine(database_url).client.create_state_machine,
@@ -93,50 +121,98 @@ def create_cmd(name: str, definition: Path, database_url: DbOption = None) -> No
     )
 
 
+@sfn.command("machines")
+def machines_cmd(as_json: JsonOption = False, database_url: DbOption = None) -> None:
+    """List the state machines: name, type, created (UTC) and ARN."""
+    machines = open_engine(database_url).client.list_state_machines()["stateMachines"]
+    if as_json:
+        for m in machines:
+            emit_line(m)
+        return
+    table(
+        ("NAME", "TYPE", "CREATED", "ARN"),
+        [(m["name"], m["type"], iso(m["creationDate"]), m["stateMachineArn"]) for m in machines],
+        empty="no state machines yet (create one with `invoiceflow sfn create NAME FILE`)",
+    )
+
+
 @sfn.command("start")
 def start_cmd(
-    state_machine_arn: str,
-    input: str = "{}",
-    name: str | None = None,
+    state_machine: MachineArgument,
+    input: Annotated[str, typer.Option(help="Execution input (JSON).")] = "{}",
+    name: Annotated[
+        str | None, typer.Option(help="The execution's name (default: a new UUID).")
+    ] = None,
     database_url: DbOption = None,
 ) -> None:
     """Start an execution; a worker advances it."""
+    client = open_engine(database_url).client
     call(
-        open_engine(database_url).client.start_execution,
-        stateMachineArn=state_machine_arn,
+        client.start_execution,
+        stateMachineArn=_machine_arn(client, state_machine),
         input=input,
         **({"name": name} if name else {}),
     )
 
 
 @sfn.command("describe")
-def describe_cmd(execution_arn: str, database_url: DbOption = None) -> None:
+def describe_cmd(execution_arn: ExecutionArgument, database_url: DbOption = None) -> None:
+    """Show an execution: status, input, output or error, dates."""
     call(open_engine(database_url).client.describe_execution, executionArn=execution_arn)
 
 
 @sfn.command("history")
-def history_cmd(execution_arn: str, database_url: DbOption = None) -> None:
+def history_cmd(execution_arn: ExecutionArgument, database_url: DbOption = None) -> None:
+    """Show an execution's events, oldest first."""
     call(open_engine(database_url).client.get_execution_history, executionArn=execution_arn)
 
 
 @sfn.command("list")
 def list_cmd(
-    state_machine_arn: str, status: str | None = None, database_url: DbOption = None
+    state_machine: MachineArgument,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="Only executions in this status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, "
+            "ABORTED or PENDING_REDRIVE."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    as_json: JsonOption = False,
+    database_url: DbOption = None,
 ) -> None:
-    call(
-        open_engine(database_url).client.list_executions,
-        stateMachineArn=state_machine_arn,
-        **({"statusFilter": status} if status else {}),
+    """List a state machine's executions, newest first."""
+    client = open_engine(database_url).client
+    try:
+        found = client.list_executions(
+            stateMachineArn=_machine_arn(client, state_machine),
+            maxResults=limit,
+            **({"statusFilter": status} if status else {}),
+        )["executions"]
+    except ClientError as exc:
+        fail(f"{exc.code}: {exc.response['Error']['Message']}", 1)
+    if as_json:
+        for e in found:
+            emit_line(e)
+        return
+    table(
+        ("NAME", "STATUS", "STARTED", "STOPPED", "ARN"),
+        [
+            (e["name"], e["status"], iso(e["startDate"]), iso(e.get("stopDate")), e["executionArn"])
+            for e in found
+        ],
+        empty=f"no executions{f' in {status}' if status else ''}",
     )
 
 
 @sfn.command("stop")
 def stop_cmd(
-    execution_arn: str,
-    error: str | None = None,
-    cause: str | None = None,
+    execution_arn: ExecutionArgument,
+    error: Annotated[str | None, typer.Option(help="An error name to record.")] = None,
+    cause: Annotated[str | None, typer.Option(help="Why it was stopped.")] = None,
     database_url: DbOption = None,
 ) -> None:
+    """Stop a running execution at once: it ends ABORTED."""
     call(
         open_engine(database_url).client.stop_execution,
         executionArn=execution_arn,
@@ -146,5 +222,7 @@ def stop_cmd(
 
 
 @sfn.command("redrive")
-def redrive_cmd(execution_arn: str, database_url: DbOption = None) -> None:
+def redrive_cmd(execution_arn: ExecutionArgument, database_url: DbOption = None) -> None:
+    """Run a failed, timed-out or aborted execution again from the states that did not
+    succeed."""
     call(open_engine(database_url).client.redrive_execution, executionArn=execution_arn)
