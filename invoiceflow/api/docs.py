@@ -29,8 +29,8 @@ REDOC = "/redoc"
 ASSETS = f"/docs/assets/{version('fastapi-offline')}"
 ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 CACHE_CONTROL = "public, max-age=31536000, immutable"
-# Swagger UI's defaults, less the one that would call out: the validator badge asks a public
-# service to check the document.
+# Swagger UI's defaults, less its online validator: the badge (in the layouts that show one)
+# would ask a public service to fetch and check our document.
 SWAGGER_UI_PARAMETERS = {"validatorUrl": None}
 # ReDoc's menu shows Redocly's logo from their CDN, whatever its options say (and hides it when
 # it does not load). The browser is told not to ask for images from anywhere else.
