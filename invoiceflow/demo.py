@@ -9,6 +9,8 @@ with its state and invoice count, and where to look next.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import signal
 import subprocess
@@ -29,6 +31,8 @@ from invoiceflow.store import database_url, open_database
 TENANT = "demo"
 TERMINAL = ("Done", "Error")
 TIMEOUT = 120.0  # seconds the demo waits for its work
+WIDTH = 80  # columns the demo prints at most
+SHOWN = "acme-export.csv"  # the file whose path through the workflow is shown
 
 BUNDLED = (
     "x12/oopfactory-Example3_MultiInvoice.x12",
@@ -83,10 +87,11 @@ def files() -> list[tuple[str, bytes]]:
 
 
 def main(url: str | None = None) -> None:
-    console = Console()
+    # Narrow enough for any terminal, and for the width of a pipe.
+    console = Console(width=min(Console().width, WIDTH))
     url = database_url(url)
     db = open_database(url)
-    _, key = keys.create(db, TENANT)
+    _, key = keys.replace(db, TENANT)  # a run replaces the key of the run before
     db.close()
     log = Path(url.removeprefix("sqlite:///")).with_suffix(".serve.log")
     command = [sys.executable, "-m", "invoiceflow", "serve", "--port", "0", "--json-logs"]
@@ -97,19 +102,47 @@ def main(url: str | None = None) -> None:
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
             found, event = _run(console, api, base)
+            shown = next(c for c in found if c["name"] == SHOWN)
+            path = _path(api, shown["execution_arn"])
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     console.print(_table(found))
+    for c in found:
+        if c["reason"]:
+            console.print(f"{c['name']}: {c['reason']}", highlight=False, markup=False)
     console.print(f"Invoice event {event['message_id']}: {event['state']}.")
+    console.print(f"\n{SHOWN} went through the workflow as the execution")
+    console.print(shown["execution_arn"], soft_wrap=True, highlight=False)
+    console.print("by the states " + " → ".join(path) + ".", highlight=False)
     console.print(
-        f"Look next: run [bold]invoiceflow serve[/bold] and open "
-        f"[bold]http://127.0.0.1:8000/docs[/bold]; your key for tenant {TENANT} is\n  {key}\n"
-        f"e.g. [bold]curl -H 'Authorization: Bearer {key}' "
-        f"http://127.0.0.1:8000/v1/invoices[/bold]. From the shell: [bold]invoiceflow "
-        f"invoices list --tenant {TENANT}[/bold], [bold]invoiceflow sfn history "
-        f"EXECUTION_ARN[/bold], [bold]invoiceflow parse FILE[/bold]. Logs: {log}"
+        "\nLook next (your key for tenant demo replaces any earlier demo key):\n"
+        f"  export INVOICEFLOW_KEY={key}\n"
+        "  invoiceflow sfn history ARN   # with the execution's ARN above\n"
+        f"  invoiceflow invoices list --tenant {TENANT}\n"
+        "  invoiceflow serve   # then open http://127.0.0.1:8000/docs, or:\n"
+        '  curl -H "Authorization: Bearer $INVOICEFLOW_KEY" \\\n'
+        "       http://127.0.0.1:8000/v1/invoices\n"
+        f"Server log: {log.relative_to(Path.cwd()) if log.is_relative_to(Path.cwd()) else log}",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
     )
+
+
+def _path(api: httpx.Client, arn: str) -> list[str]:
+    """The states an execution entered, in order, a state entered several times in a row
+    (a Map's iterations) once with its count."""
+    page = api.get(f"/v1/executions/{arn}/history", params={"limit": 1000}).json()
+    names = [
+        e["stateEnteredEventDetails"]["name"]
+        for e in page["events"]
+        if "stateEnteredEventDetails" in e
+    ]
+    return [
+        f"{name} x{n}" if (n := len(list(run))) > 1 else name
+        for name, run in itertools.groupby(names)
+    ]
 
 
 def _address(server: subprocess.Popen[bytes], log: Path) -> str:
@@ -130,13 +163,16 @@ def _run(console: Console, api: httpx.Client, base: str) -> tuple[list[dict[str,
     console.print(f"[bold]invoiceflow demo[/bold]: {len(bundle)} files to {base}")
     ids = []
     for name, data in bundle:
-        response = api.post("/v1/containers", files={"file": (name, data)})
+        # The same file under the same key is the same container: a second demo run
+        # finds the first run's containers instead of adding copies.
+        once = {"Idempotency-Key": f"demo-{name}-{hashlib.sha256(data).hexdigest()[:16]}"}
+        response = api.post("/v1/containers", files={"file": (name, data)}, headers=once)
         response.raise_for_status()
         ids.append(response.json()["id"])
     accepted = api.post(
         "/v1/invoice-events",
         content=generated_event(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Idempotency-Key": "demo-event"},
     )
     accepted.raise_for_status()
     where = f"/v1/invoice-events/{accepted.json()['message_id']}"
@@ -179,11 +215,9 @@ def generated_event() -> bytes:
 
 def _table(found: list[dict[str, Any]]) -> Table:
     table = Table(title="containers")
-    for column in ("file", "state", "invoices", "reason"):
+    for column in ("file", "state", "invoices"):
         table.add_column(column)
     for c in found:
         colour = "green" if c["state"] == "Done" else "red"
-        table.add_row(
-            c["name"], f"[{colour}]{c['state']}[/{colour}]", str(c["invoices"]), c["reason"] or ""
-        )
+        table.add_row(c["name"], f"[{colour}]{c['state']}[/{colour}]", str(c["invoices"]))
     return table

@@ -15,7 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from invoiceflow.store import Database
+from invoiceflow.store import Database, Transaction
 
 PREFIX = "ifk_"
 REMEMBER = 1.0  # seconds a lookup is reused
@@ -36,14 +36,24 @@ def _digest(key: str) -> str:
 
 def create(db: Database, tenant: str) -> tuple[ApiKey, str]:
     """A new key for ``tenant``: its record, and the key itself (shown this once)."""
+    with db.transaction() as tx:
+        return _insert(tx, tenant)
+
+
+def replace(db: Database, tenant: str) -> tuple[ApiKey, str]:
+    """A new key for ``tenant`` in place of all its earlier ones, which stop working (in
+    one commit): for a tenant that needs one key at a time, as the demo's."""
+    with db.transaction() as tx:
+        tx.execute("delete_api_keys", (tenant,))
+        return _insert(tx, tenant)
+
+
+def _insert(tx: Transaction, tenant: str) -> tuple[ApiKey, str]:
     if not tenant:
         raise ValueError("a key needs a tenant")
     key = PREFIX + secrets.token_urlsafe(32)
     record = ApiKey(str(uuid.uuid4()), tenant, key[:12], time.time(), None)
-    with db.transaction() as tx:
-        tx.execute(
-            "insert_api_key", (record.id, tenant, _digest(key), record.prefix, record.created)
-        )
+    tx.execute("insert_api_key", (record.id, tenant, _digest(key), record.prefix, record.created))
     return record, key
 
 

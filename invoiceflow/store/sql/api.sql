@@ -3,6 +3,10 @@
 -- name: insert_api_key
 INSERT INTO api_keys (id, tenant, digest, prefix, created) VALUES (?, ?, ?, ?, ?)
 
+-- name: delete_api_keys
+-- All of a tenant's keys, active and revoked, forgotten.
+DELETE FROM api_keys WHERE tenant = ?
+
 -- name: list_api_keys
 SELECT id, tenant, prefix, created, revoked FROM api_keys WHERE tenant = ? ORDER BY created
 
