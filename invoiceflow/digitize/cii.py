@@ -129,6 +129,8 @@ def read_cii(
 
 
 def _party(r: Reader, node: etree._Element | None) -> Party | None:
+    """A party: its Name is the legal name (BT-27 / BT-44), SpecifiedLegalOrganization's
+    TradingBusinessName the trading name (BT-28 / BT-45)."""
     if node is None:
         return None
     ident = r.one(node, "ram:ID")
@@ -138,6 +140,7 @@ def _party(r: Reader, node: etree._Element | None) -> Party | None:
     address = r.one(node, "ram:PostalTradeAddress")
     return Party(
         name=r.text(node, "ram:Name"),
+        trading_name=r.text(node, "ram:SpecifiedLegalOrganization/ram:TradingBusinessName"),
         id=" ".join(ident.text.split()) if ident is not None and ident.text else None,
         id_scheme=ident.get("schemeID") if ident is not None else None,
         tax_id=r.text(node, "ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"),

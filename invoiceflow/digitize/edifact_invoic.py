@@ -78,6 +78,7 @@ class _Draft:
     fallback_total: Decimal | None = None  # MOA 77/86 when 388/9 are absent
     line_orders: list[str] = field(default_factory=list)
     group: str = ""  # "" header, "PAT", "NAD", "RFF"
+    en16931: bool = False  # the message follows the EN 16931 binding (CEN/TS 16931-3-4)
 
 
 class EdifactReader:
@@ -115,6 +116,7 @@ class EdifactReader:
                         transaction=seg.get(1),
                     ),
                     seg.position,
+                    en16931="16B" in (seg.get(2, 3), seg.get(2, 5), seg.get(2, 6)),
                 )
             elif tag == "UNT" and draft is not None:
                 count = seg.position - draft.start + 1
@@ -189,13 +191,15 @@ def _segment(d: _Draft, seg: Segment, service: Service) -> None:
             d.dates[qualifier] = value[:8]
     elif tag == "FTX":
         text = " ".join(p for p in seg.elements[4] if p) if len(seg.elements) > 4 else ""
+        if seg.get(1) == "DOC" and "en16931" in text.lower():
+            d.en16931 = True  # BT-24, the specification the invoice follows
         if seg.get(1) != "DOC" and text:
             (d.line.__setattr__("note", text) if d.line is not None else d.notes.append(text))
     elif tag == "RFF":
         _reference(d, seg)
     elif tag == "NAD":
         d.group = "NAD"
-        d.party = _party(seg)
+        d.party = _party(seg, trading=d.en16931 and seg.get(1) == "SE")
         d.parties.setdefault(seg.get(1), d.party)
     elif tag in ("CTA", "COM") and d.party is not None:
         contact = d.party.contact or Contact()
@@ -287,13 +291,19 @@ def _reference(d: _Draft, seg: Segment) -> None:
     d.references.append(Reference(type=_REFERENCES.get(qualifier, kind or qualifier), id=ident))
 
 
-def _party(seg: Segment) -> Party:
+def _party(seg: Segment, *, trading: bool = False) -> Party:
+    """A NAD segment's party. Its name (C080) is one name written over up to five 3036
+    components, joined, except for the seller of a message following the EN 16931 binding
+    (``trading``): there the first component is the legal name (BT-27) and the second the
+    trading name (BT-28), which that binding gives no other party."""
     street = [p for p in (seg.elements[5] if len(seg.elements) > 5 else []) if p.strip()]
     unstructured = [p for p in (seg.elements[3] if len(seg.elements) > 3 else []) if p.strip()]
-    name_parts = [p for p in (seg.elements[4] if len(seg.elements) > 4 else []) if p.strip()]
+    names = [p.strip() for p in (seg.elements[4] if len(seg.elements) > 4 else [])][:5]
+    trading_name = names.pop(1) if trading and len(names) > 1 else ""
     has_address = street or unstructured or seg.get(6) or seg.get(8) or seg.get(9)
     return Party(
-        name=" ".join(name_parts) or None,
+        name=" ".join(p for p in names if p) or None,
+        trading_name=trading_name or None,
         id=seg.get(2, 1) or None,
         id_scheme=(seg.get(2, 3) or seg.get(2, 2) or None) if seg.get(2, 1) else None,
         address=Address(

@@ -35,13 +35,24 @@ class Contact(Model):
 
 
 class Party(Model):
-    name: str | None = None  # BT-27 / BT-44
+    """A party to the invoice. ``name`` is the one name to show: the seller's or buyer's
+    legal name (BT-27 / BT-44), or its trading name when no legal name is given;
+    ``trading_name`` is the name it trades under (BT-28 / BT-45) as the invoice gives it.
+    For the payee and the deliver-to party, ``name`` is the only name they have (BT-59,
+    BT-70)."""
+
+    name: str | None = None  # BT-27 / BT-44 (BT-59 payee, BT-70 deliver to)
+    trading_name: str | None = None  # BT-28 / BT-45
     id: str | None = None  # BT-29 / BT-46 (with its scheme, e.g. GLN, DUNS)
     id_scheme: str | None = None
     tax_id: str | None = None  # BT-31 / BT-48 (VAT identifier)
     legal_id: str | None = None  # BT-30 / BT-47
     address: Address | None = None
     contact: Contact | None = None
+
+    def __post_init__(self) -> None:
+        if self.name is None:
+            self.name = self.trading_name
 
 
 class AllowanceCharge(Model):

@@ -82,7 +82,7 @@ def read_ubl(
         contract=r.text(root, "cac:ContractDocumentReference/cbc:ID"),
         seller=_party(r, r.one(root, "cac:AccountingSupplierParty/cac:Party")),
         buyer=_party(r, r.one(root, "cac:AccountingCustomerParty/cac:Party")),
-        payee=_party(r, r.one(root, "cac:PayeeParty")),
+        payee=_party(r, r.one(root, "cac:PayeeParty"), legal=False),
         ship_to=_ship_to(r, r.one(root, "cac:Delivery")),
         delivery_date=r.date(root, "cac:Delivery/cbc:ActualDeliveryDate"),
         lines=lines
@@ -100,7 +100,10 @@ def read_ubl(
     return invoice
 
 
-def _party(r: Reader, node: etree._Element | None) -> Party | None:
+def _party(r: Reader, node: etree._Element | None, *, legal: bool = True) -> Party | None:
+    """A party: for the seller and the buyer (``legal``), PartyLegalEntity's
+    RegistrationName is the legal name (BT-27 / BT-44) and PartyName the trading name
+    (BT-28 / BT-45); the payee has one name (BT-59), in PartyName."""
     if node is None:
         return None
     ident = r.one(node, "cac:PartyIdentification/cbc:ID")
@@ -110,9 +113,11 @@ def _party(r: Reader, node: etree._Element | None) -> Party | None:
         node, "cac:PartyTaxScheme/cbc:CompanyID"
     )
     contact = r.one(node, "cac:Contact")
+    registered = r.text(node, "cac:PartyLegalEntity/cbc:RegistrationName")
+    named = r.text(node, "cac:PartyName/cbc:Name")
     return Party(
-        name=r.text(node, "cac:PartyName/cbc:Name")
-        or r.text(node, "cac:PartyLegalEntity/cbc:RegistrationName"),
+        name=registered if legal else named or registered,
+        trading_name=named if legal else None,
         id=" ".join(ident.text.split()) if ident is not None and ident.text else None,
         id_scheme=ident.get("schemeID") if ident is not None else None,
         tax_id=tax_id,

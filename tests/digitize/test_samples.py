@@ -90,7 +90,7 @@ EXPECTED = {
             "100.11",
             "0.00",
             "100.11",
-            "My Supplier Company N.V.",
+            "My Supplier Company",  # the legal name; PartyName is the trading name
         ),
     ],
     "edifact/en16931-EDIFACT_EXAMPLE0.edi": [
@@ -220,7 +220,9 @@ def test_edifact_details() -> None:
 def test_ubl_credit_note() -> None:
     [inv] = parse(SAMPLES / "ubl/en16931-ubl-tc434-creditnote1.xml")
     assert inv.document_type == "credit_note"
-    assert inv.buyer and inv.buyer.name == "My Customer Company S.A."
+    assert inv.buyer and inv.buyer.name == "My Customer Company"  # BT-44, the legal name
+    assert inv.buyer.trading_name == "My Customer Company S.A."  # BT-45
+    assert inv.seller and inv.seller.trading_name == "My Supplier Company N.V."
 
 
 def test_one_invoice_in_ubl_cii_and_edifact_gives_one_model() -> None:
