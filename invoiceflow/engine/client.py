@@ -2,6 +2,10 @@
 
 Code written against ``boto3.client("stepfunctions")`` works against this one by swapping the
 factory; errors are ``ClientError`` with ``response["Error"]["Code"]`` as botocore's are.
+
+One parameter is invoiceflow's own: ``durability`` (``"batched"`` or ``"per-step"``) on
+``create_state_machine`` and ``update_state_machine``, returned by ``describe_state_machine``
+when the machine sets it; see ``invoiceflow.engine.durability`` for what each promises.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from invoiceflow.client_errors import ClientError, Exceptions
 from invoiceflow.engine import arns, tokens
 from invoiceflow.engine.definition import Definition, compile_definition
+from invoiceflow.engine.durability import DURABILITIES
 from invoiceflow.engine.executions import (
     ExecutionAlreadyExists,
     InvalidName,
@@ -95,9 +100,18 @@ class StepFunctionsClient:
         }
 
     def create_state_machine(
-        self, name: str, definition: str, roleArn: str = "", type: str = "STANDARD", **_: Any
+        self,
+        name: str,
+        definition: str,
+        roleArn: str = "",
+        type: str = "STANDARD",
+        durability: str | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
+        """``durability``: ``"batched"`` or ``"per-step"``; without it the machine follows
+        the default of the worker that runs it."""
         _check_definition(definition)
+        _check_durability(durability, "CreateStateMachine")
         if not name or len(name) > 80:
             raise ClientError("InvalidName", f"Invalid Name: '{name}'", "CreateStateMachine")
         arn = arns.state_machine_arn(name)
@@ -105,7 +119,7 @@ class StepFunctionsClient:
         with self.db.transaction() as tx:
             row = tx.fetchone("get_state_machine", (arn,))
             if row is not None:
-                if loads(row[2]) != loads(definition):
+                if loads(row[2]) != loads(definition) or row[6] != durability:
                     raise ClientError(
                         "StateMachineAlreadyExists",
                         f"State Machine Already Exists: '{arn}'",
@@ -113,6 +127,8 @@ class StepFunctionsClient:
                     )
                 return {"stateMachineArn": arn, "creationDate": _date(row[5])}
             tx.execute("insert_state_machine", (arn, name, definition, roleArn, type, now))
+            if durability is not None:
+                tx.execute("set_durability", (durability, arn))
         return {"stateMachineArn": arn, "creationDate": _date(now)}
 
     def update_state_machine(
@@ -120,24 +136,31 @@ class StepFunctionsClient:
         stateMachineArn: str,
         definition: str | None = None,
         roleArn: str | None = None,
+        durability: str | None = None,
         **_: Any,
     ) -> dict[str, Any]:
+        """``durability``: ``"batched"`` or ``"per-step"``, for the steps taken from now on
+        (without it, the machine's setting stays as it is)."""
         row = self._state_machine(stateMachineArn, "UpdateStateMachine")
         if definition is not None:
             _check_definition(definition)
+        _check_durability(durability, "UpdateStateMachine")
         with self.db.transaction() as tx:
             tx.execute(
                 "update_state_machine",
                 (definition or row[2], row[3] if roleArn is None else roleArn, stateMachineArn),
             )
+            if durability is not None:
+                tx.execute("set_durability", (durability, stateMachineArn))
         self.definitions.forget(stateMachineArn)
         return {"updateDate": _date(self.runtime.clock.now())}
 
     def describe_state_machine(self, stateMachineArn: str, **_: Any) -> dict[str, Any]:
-        arn, name, definition, role, kind, created = self._state_machine(
+        """With ``durability`` when the machine sets one of its own."""
+        arn, name, definition, role, kind, created, durability = self._state_machine(
             stateMachineArn, "DescribeStateMachine"
         )
-        return {
+        out = {
             "stateMachineArn": arn,
             "name": name,
             "status": "ACTIVE",
@@ -146,6 +169,9 @@ class StepFunctionsClient:
             "type": kind,
             "creationDate": _date(created),
         }
+        if durability is not None:
+            out["durability"] = durability
+        return out
 
     def list_state_machines(self, **_: Any) -> dict[str, Any]:
         with self.db.transaction(write=False) as tx:
@@ -484,6 +510,16 @@ def _page_token(token: str | None, operation: str, start: int = 2**62) -> int:
     if not token.isdigit() or len(token) > 18:
         raise ClientError("InvalidToken", "Invalid Token: not a token this call gave", operation)
     return int(token)
+
+
+def _check_durability(durability: object, operation: str) -> None:
+    if durability is not None and durability not in DURABILITIES:
+        raise ClientError(
+            "ValidationException",
+            f"1 validation error detected: Value {durability!r} at 'durability' failed to "
+            f"satisfy constraint: Member must satisfy enum value set: [{', '.join(DURABILITIES)}]",
+            operation,
+        )
 
 
 def _check_definition(definition: str) -> None:

@@ -6,6 +6,14 @@ the handler is registered here (and keeps doing so while the round is young); an
 every execution's new state, history, timers, tasks and messages in one transaction. A crash
 anywhere before that commit leaves the previous state and the events still in the mailbox:
 the next owner repeats the round (handlers run at least once, transitions exactly once).
+
+How far an execution goes between commits is its durability (see ``durability``): a
+``batched`` one runs handler after handler before the round's one commit. A ``per-step`` one
+takes one step at a time, and the round commits every execution's step together: the first
+step feeds the mailbox events and commits the Tasks they lead to as tasks leased to this
+owner; each further step runs those tasks' handlers, feeds their results and commits the
+Tasks those lead to, while the round is young. What is left when it ends is released as
+tasks for any worker.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from invoiceflow.engine import tokens
 from invoiceflow.engine.commands import CancelTask, CancelTimer, Env, Invoke, SetTimer, Step
 from invoiceflow.engine.core import advance, iso, new_state
 from invoiceflow.engine.definition import Definition
+from invoiceflow.engine.durability import BATCHED, PER_STEP
+from invoiceflow.engine.durability import check as check_durability
 from invoiceflow.engine.errors import RUNTIME
 from invoiceflow.engine.handlers import Invoker, Outcome
 from invoiceflow.engine.handlers import run as run_handler
@@ -42,6 +52,9 @@ from invoiceflow.store import Database, Transaction
 log = structlog.get_logger("invoiceflow.engine")
 
 INLINE_BUDGET = 0.2  # seconds of a round that may go to handlers before they are deferred
+# Seconds a per-step round may go on taking steps, its commits included (they do not count
+# against INLINE_BUDGET): a stop waits for the round of the worker that holds its execution.
+STEPS_TIME = 1.0
 # A handler still running after this long goes on in the background (see pool): the round
 # commits without it, and its answer is committed when it comes.
 LONG_HANDLER = 0.05
@@ -112,6 +125,12 @@ class _Claimed:
     more: bool = False
     poison: str | None = None  # why this execution cannot go on: it fails alone
     lease: float = LEASE
+    per_step: bool = False
+    continuing: bool = False  # per step: this commit is followed by another step
+    # Per step: Lambda tasks committed as leased to this owner, to run in the next step.
+    leased: set[str] = field(default_factory=set)
+    # Per step, while committing: the Lambda tasks the next step runs.
+    pending: list[Invoke] = field(default_factory=list)
 
 
 class Runtime:
@@ -125,8 +144,12 @@ class Runtime:
         region: str = "us-east-1",
         integrations: dict[str, Integration] | None = None,
         handler_threads: int = POOL_SIZE,
+        durability: str = BATCHED,
     ) -> None:
+        """``durability`` is the default of the state machines that set none of their own
+        (``batched`` or ``per-step``, see ``invoiceflow.engine.durability``)."""
         self.db = db
+        self.durability = check_durability(durability)
         self.definitions = definitions
         self.invoker = invoker
         self.clock = clock or Clock()
@@ -141,6 +164,7 @@ class Runtime:
         # What each owner works on now, whose leases its renewer extends.
         self._lock = threading.Lock()
         self._in_round: dict[str, list[int]] = {}
+        self._round_tasks: defaultdict[str, set[tuple[int, str]]] = defaultdict(set)
         self._background: defaultdict[str, set[tuple[int, str]]] = defaultdict(set)
         # Set when this process commits work for its own workers, so they need not wait
         # for their next poll.
@@ -150,8 +174,12 @@ class Runtime:
         self.on_end: list[Callable[[Transaction, Ended], None]] = []
 
     # -- one round -----------------------------------------------------------------------
-    def run_round(self, owner: str, limit: int = 100, lease: float = LEASE) -> int:
-        """Advance up to ``limit`` due executions; returns how many were claimed."""
+    def run_round(
+        self, owner: str, limit: int = 100, lease: float = LEASE, durability: str | None = None
+    ) -> int:
+        """Advance up to ``limit`` due executions; returns how many were claimed.
+        ``durability`` is the default for this round's state machines that set none
+        (this runtime's ``durability`` without one)."""
         now = self.clock.now()
         with self.db.transaction(durable=False) as tx:  # a lease lost in a power cut is moot
             rows = tx.fetch("claim_executions", (owner, now + lease, now, now, limit))
@@ -163,17 +191,27 @@ class Runtime:
             by_id[execution_id].append((mailbox_id, event))
         ids = [row[0] for row in rows]
         self._in_round[owner] = ids
+        per_step = (durability or self.durability) == PER_STEP
         try:
-            self._advance_claimed(owner, rows, by_id, now, lease)
+            self._advance_claimed(owner, rows, by_id, now, lease, per_step)
         except BaseException:
             # Whatever this round could not commit is free again at once (the renewer would
             # otherwise keep it leased while this worker lives).
-            with contextlib.suppress(Exception), self.db.transaction(durable=False) as tx:
-                tx.executemany("release_execution", [(i, owner) for i in ids])
+            self._release_round(owner, ids)
             raise
         finally:
             self._in_round.pop(owner, None)
+            with self._lock:
+                self._round_tasks.pop(owner, None)
         return len(rows)
+
+    def _release_round(self, owner: str, ids: list[int]) -> None:
+        with self._lock:
+            tasks = list(self._round_tasks.get(owner, ()))
+        now = self.clock.now()
+        with contextlib.suppress(Exception), self.db.transaction(durable=False) as tx:
+            tx.executemany("release_execution", [(i, owner) for i in ids])
+            tx.executemany("release_task_of", [(now, e, t, owner) for e, t in tasks])
 
     def run_now(self, execution_id: int, now: float) -> bool:
         """Advance one execution at once, on the caller's thread, with what its mailbox
@@ -189,11 +227,13 @@ class Runtime:
         for claimed_id, mailbox_id, event in events:
             by_id[claimed_id].append((mailbox_id, event))
         try:
-            self._advance_claimed(owner, [row], by_id, now, LEASE)
+            self._advance_claimed(owner, [row], by_id, now, LEASE, self.durability == PER_STEP)
         except BaseException:
-            with contextlib.suppress(Exception), self.db.transaction(durable=False) as tx:
-                tx.execute("release_execution", (execution_id, owner))
+            self._release_round(owner, [execution_id])
             raise
+        finally:
+            with self._lock:
+                self._round_tasks.pop(owner, None)
         return True
 
     def _advance_claimed(
@@ -203,10 +243,17 @@ class Runtime:
         by_id: dict[int, list[tuple[int, str]]],
         now: float,
         lease: float,
+        per_step: bool,
     ) -> None:
-        started = time.monotonic()
-        claimed = [self._load(row, now, lease) for row in rows]
+        """Feed the claimed executions their events, run their handlers and commit. Per
+        step, that is the first step, which runs no handler: while the round is young (and,
+        after a later step, that step got somewhere) the executions that committed Tasks
+        take another step each, running those Tasks' handlers, and every step ends in one
+        commit for all of them."""
+        began = started = time.monotonic()
+        claimed = [self._load(row, now, lease, per_step) for row in rows]
         transient = self.db.transient_errors
+        progress = True
         for ex in claimed:
             try:
                 for mailbox_id, text in by_id.get(ex.id, ()):
@@ -224,6 +271,33 @@ class Runtime:
                 ex.poison = _describe(exc)
             if ex.poison:
                 ex.consumed = [mailbox_id for mailbox_id, _ in by_id.get(ex.id, ())]
+        step = claimed
+        while True:
+            at = time.monotonic()
+            go_on = progress and at - started < INLINE_BUDGET and at - began < STEPS_TIME
+            step = self._commit_step(owner, step, go_on, lease)
+            if not step:
+                return
+            started += time.monotonic() - at  # the handlers' budget is for handlers
+            progress = False
+            for ex in step:
+                ex.commands, ex.pending = list(ex.pending), []
+                ex.env.now = self.clock.now()
+                try:
+                    progress = self._run_inline(ex, started) or progress
+                except transient:
+                    raise
+                except Exception as exc:
+                    ex.poison = _describe(exc)
+
+    def _commit_step(
+        self, owner: str, claimed: list[_Claimed], go_on: bool, lease: float
+    ) -> list[_Claimed]:
+        """Commit what ``claimed`` did, in one transaction; returns the executions that go
+        on to another step (per step, with ``go_on``: those that committed Tasks to run)."""
+        go_on = go_on and self.invoker is not None  # without handlers, tasks are for others
+        for ex in claimed:
+            ex.continuing = go_on and ex.per_step and not ex.more and ex.poison is None
         with self.db.transaction() as tx:
             # Leases that ran out meanwhile may have been claimed by another owner: commit
             # only what this owner still holds (one query for the whole round).
@@ -231,14 +305,24 @@ class Runtime:
             for ex in claimed:
                 if ex.id in held:
                     self._commit_alone(tx, ex, owner)
+        going_on = []
         for ex in claimed:  # handlers still running: their answers follow this commit
-            if ex.id in held:
-                for cmd in ex.commands:
-                    if isinstance(cmd, _Running):
-                        self._answer_later(owner, ex.id, cmd.invoke, cmd.future, lease)
+            if ex.id not in held:
+                continue
+            for cmd in ex.commands:
+                if isinstance(cmd, _Running):
+                    self._answer_later(owner, ex.id, cmd.invoke, cmd.future, lease)
+            if ex.pending:
+                going_on.append(ex)
+                ex.consumed, ex.history, ex.commands = [], [], []
+        with self._lock:
+            self._round_tasks[owner] = {(ex.id, t) for ex in going_on for t in ex.leased}
+        return going_on
 
-    def _load(self, row: tuple[Any, ...], now: float, lease: float) -> _Claimed:
-        ex_id, arn, name, sm_arn, state, start_date, input_text, parent, redrives, tenant = row
+    def _load(self, row: tuple[Any, ...], now: float, lease: float, per_step: bool) -> _Claimed:
+        ex_id, arn, name, sm_arn, state, start_date, input_text, parent, redrives, tenant = row[:10]
+        if row[10] is not None:  # the state machine's own setting wins over the default
+            per_step = row[10] == PER_STEP
         sm_name = sm_arn.rsplit(":", 1)[-1]
         env = Env(
             now=now,
@@ -270,6 +354,7 @@ class Runtime:
             defn=None,
             env=env,
             lease=lease,
+            per_step=per_step,
         )
         try:
             env.execution["Input"] = loads(input_text)
@@ -290,23 +375,28 @@ class Runtime:
         if step.status is not None:
             ex.final = step
 
-    def _run_inline(self, ex: _Claimed, started: float) -> None:
+    def _run_inline(self, ex: _Claimed, started: float) -> bool:
         """Run registered handlers now, feeding their results back, while the round is
-        young. A handler that is not done when the round's time is up goes on running on
-        its pool thread, committed as a task leased here (``_Running``); what the pool has
-        no room for is committed as a task for any worker to take."""
+        young; True if a handler finished. A handler that is not done when the round's
+        time is up goes on running on its pool thread, committed as a task leased here
+        (``_Running``); what the pool has no room for is committed as a task for any
+        worker to take. Per step, only the handlers of tasks committed in an earlier step
+        run: the Tasks their results lead to wait for the results to be committed."""
         if self.invoker is None:
-            return
+            return False
         invoker = self.invoker
+        ran = False
         i = 0
         while i < len(ex.commands):
             cmd = ex.commands[i]
             i += 1
             if not isinstance(cmd, Invoke) or cmd.resource.service not in _LAMBDA:
                 continue
+            if ex.per_step and cmd.task_id not in ex.leased:
+                continue
             left = INLINE_BUDGET - (time.monotonic() - started)
             if ex.more or left <= 0:
-                return
+                break
             if not self.pool.has_room(ex.tenant):
                 continue  # the tenant's share of the pool is in use: a task waits for it
             began = self.clock.now()
@@ -316,13 +406,18 @@ class Runtime:
                 self.pool.went_long(ex.tenant, outcome, cmd.timeout)
                 ex.commands[i - 1] = _Running(cmd, outcome)
                 continue
-            ex.commands[i - 1] = None  # handled here: nothing to commit for it
-            if cmd.token is not None:
-                ex.commands.append(_TokenOnly(cmd))
+            ran = True
+            if cmd.task_id in ex.leased:  # its task (and token) were committed: it is done
+                ex.commands[i - 1] = _Finished(cmd.task_id)
+            else:
+                ex.commands[i - 1] = None  # handled here: nothing to commit for it
+                if cmd.token is not None:
+                    ex.commands.append(_TokenOnly(cmd))
             ex.env.now = self.clock.now()
             if cmd.timeout is not None and ex.env.now > began + cmd.timeout:
                 continue  # too late: the timeout timer decides
             self._feed(ex, _answer(cmd.task_id, cmd.token is not None, outcome))
+        return ran
 
     # -- commit --------------------------------------------------------------------------
     def _commit_alone(self, tx: Transaction, ex: _Claimed, owner: str) -> None:
@@ -342,7 +437,9 @@ class Runtime:
             if ex.poison is None:
                 return
         ex.commands = [c for c in ex.commands if not isinstance(c, _Running)]
-        self._fail(tx, ex, owner, ex.poison)
+        ex.pending, ex.continuing = [], False
+        self._fail(tx, ex, owner, ex.poison)  # its tasks go, leased ones too
+        ex.leased.clear()
 
     def _fail(self, tx: Transaction, ex: _Claimed, owner: str, reason: str) -> None:
         """Record ``ex`` as FAILED with States.Runtime, from the state it had before this
@@ -417,11 +514,13 @@ class Runtime:
             tx.execute_raw("RELEASE SAVEPOINT hook")
 
     def _commit(self, tx: Transaction, ex: _Claimed, owner: str) -> None:
-        tx.executemany("consume_event", [(m,) for m in ex.consumed])
+        if ex.consumed:
+            tx.executemany("consume_event", [(m,) for m in ex.consumed])
         if ex.final is None and ex.state.get("status") != "RUNNING":
             # Late events (a child's end, a timer) for an execution that has ended: it
             # ignored them, and its record stays as it ended.
             tx.execute("settle_execution", (ex.id, owner))
+            ex.pending = []
             return
         now = ex.env.now
         # Events the integrations answer at once (a message sent, an execution started) are
@@ -441,19 +540,26 @@ class Runtime:
         finally:
             self._local.inline = None
         final = ex.final
-        tx.execute(
-            "save_execution",
-            (
-                dumps(ex.state),
-                final.status if final else "RUNNING",
-                dumps(final.output) if final and final.status == "SUCCEEDED" else None,
-                final.error if final else None,
-                final.cause if final else None,
-                ex.env.now if final else None,
-                ex.id,
-                owner,
-            ),
-        )
+        state = dumps(ex.state)
+        if final:
+            ex.pending = []
+        if ex.pending:  # the next step follows at once: the lease stays
+            tx.execute("save_execution_held", (state, ex.id, owner))
+        else:
+            tx.execute(
+                "save_execution",
+                (
+                    state,
+                    final.status if final else "RUNNING",
+                    dumps(final.output) if final and final.status == "SUCCEEDED" else None,
+                    final.error if final else None,
+                    final.cause if final else None,
+                    ex.env.now if final else None,
+                    ex.id,
+                    owner,
+                ),
+            )
+        ex.state_text = state  # what a failure in a later step goes back to
         history = ex.history
         for i in range(0, len(history), HISTORY_ROW):  # rows small enough to read for a page
             part = history[i : i + HISTORY_ROW]
@@ -471,6 +577,9 @@ class Runtime:
     def _apply(self, tx: Transaction, ex: _Claimed, cmd: Any, now: float, owner: str) -> None:
         if isinstance(cmd, _Running):
             invoke = cmd.invoke
+            if invoke.task_id in ex.leased:  # its task is committed: the answer settles it
+                ex.leased.discard(invoke.task_id)
+                return
             if invoke.token is not None:
                 tx.execute(
                     "insert_token", (tokens.digest(invoke.token), ex.id, invoke.task_id, now)
@@ -487,13 +596,34 @@ class Runtime:
             tx.execute("cancel_timer", (ex.id, cmd.timer_id))
         elif isinstance(cmd, _TokenOnly):
             tx.execute("insert_token", (tokens.digest(cmd.token), ex.id, cmd.task_id, now))
+        elif isinstance(cmd, _Finished):
+            ex.leased.discard(cmd.task_id)
+            tx.execute("finish_task", (ex.id, cmd.task_id, owner))
         elif isinstance(cmd, Invoke):
+            if cmd.task_id in ex.leased:  # committed in an earlier step, not run in this one
+                if ex.continuing:
+                    ex.pending.append(cmd)
+                else:
+                    ex.leased.discard(cmd.task_id)
+                    tx.execute("release_task_of", (now, ex.id, cmd.task_id, owner))
+                return
             if cmd.token is not None:
                 tx.execute("insert_token", (tokens.digest(cmd.token), ex.id, cmd.task_id, now))
+            if ex.continuing and cmd.resource.service in _LAMBDA:
+                # Per step: its handler runs in this owner's next step, after this commit;
+                # leased meanwhile, so that if this owner dies another worker runs it.
+                deadline = now + cmd.timeout if cmd.timeout else None
+                row = (ex.id, cmd.task_id, cmd.resource.arn, dumps(cmd.payload), deadline)
+                tx.execute("insert_task", (*row, now + ex.lease, owner))
+                ex.leased.add(cmd.task_id)
+                ex.pending.append(cmd)
+                return
             self._invoke(tx, ex, cmd, now)
         elif isinstance(cmd, CancelTask):
             tx.execute("cancel_task", (ex.id, cmd.task_id))
             tx.execute("expire_task_token", (ex.id, cmd.task_id))
+            ex.leased.discard(cmd.task_id)
+            ex.pending = [p for p in ex.pending if p.task_id != cmd.task_id]
 
     def _invoke(self, tx: Transaction, ex: _Claimed, cmd: Invoke, now: float) -> None:
         service = cmd.resource.service
@@ -562,12 +692,13 @@ class Runtime:
 
     def renew(self, owner: str, lease: float = LEASE) -> None:
         """Extend the leases of what ``owner`` is working on right now: the executions of
-        its round and its handlers running in the background. Only those: anything else
-        it may still hold (a round that failed) runs out and is taken over."""
+        its round, the tasks its round runs in its next step (per step) and its handlers
+        running in the background. Only those: anything else it may still hold (a round
+        that failed) runs out and is taken over."""
         until = self.clock.now() + lease
         with self._lock:
             executions = list(self._in_round.get(owner, ()))
-            tasks = list(self._background.get(owner, ()))
+            tasks = [*self._background.get(owner, ()), *self._round_tasks.get(owner, ())]
         if not executions and not tasks:
             return
         with self.db.transaction(durable=False) as tx:
@@ -770,6 +901,14 @@ class _Running:
 
     invoke: Invoke
     future: Future[Outcome]
+
+
+@dataclass(slots=True)
+class _Finished:
+    """A task committed as leased to this owner in an earlier step whose handler has now
+    run here: its row goes in the commit that records the answer."""
+
+    task_id: str
 
 
 @dataclass(slots=True)

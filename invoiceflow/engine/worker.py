@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
+from invoiceflow.engine.durability import check as check_durability
 from invoiceflow.engine.runtime import LEASE, Runtime
 
 log = structlog.get_logger("invoiceflow.worker")
@@ -48,12 +49,15 @@ class Worker:
         chores: Sequence[Callable[[], int]] = (),
         give_way: Callable[[], float] | None = None,
         max_failures: int = MAX_FAILURES,
+        durability: str | None = None,
     ) -> None:
         """``chores`` are further work this worker does on every pass (feeding queues to
         handlers, moving dead letters); each returns how much it found. ``give_way``,
         asked after every pass, is the share of time (0 to below 1) to leave to more
         urgent work in the same process (answering requests): the worker then rests in
-        proportion to how long its pass took, so it slows down but never stops."""
+        proportion to how long its pass took, so it slows down but never stops.
+        ``durability`` (``batched`` or ``per-step``) is this worker's default for the state
+        machines that set none; without one, the runtime's holds."""
         self.runtime = runtime
         self.chores = chores
         self.batch = batch
@@ -63,6 +67,7 @@ class Worker:
         self.give_way = give_way
         self.max_failures = max_failures
         self.error: BaseException | None = None  # why the loop gave up, if it did
+        self.durability = None if durability is None else check_durability(durability)
 
     def run_once(self) -> int:
         """One pass: returns how much work it found."""
@@ -71,7 +76,7 @@ class Worker:
         due = runtime.next_due()
         now = runtime.clock.now()
         if due.executions is not None and due.executions <= now:
-            found += runtime.run_round(self.owner, self.batch, self.lease)
+            found += runtime.run_round(self.owner, self.batch, self.lease, self.durability)
         if due.tasks is not None and due.tasks <= now:
             found += runtime.run_tasks(self.owner, lease=self.lease)
         return found + sum(chore() for chore in self.chores)

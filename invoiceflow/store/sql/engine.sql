@@ -3,10 +3,15 @@ INSERT INTO state_machines (arn, name, definition, role_arn, type, created)
 VALUES (?, ?, ?, ?, ?, ?)
 
 -- name: get_state_machine
-SELECT arn, name, definition, role_arn, type, created FROM state_machines WHERE arn = ?
+SELECT arn, name, definition, role_arn, type, created, durability
+FROM state_machines WHERE arn = ?
 
 -- name: update_state_machine
 UPDATE state_machines SET definition = ?, role_arn = ? WHERE arn = ?
+
+-- name: set_durability
+-- NULL: the machine follows the default of the worker that runs it.
+UPDATE state_machines SET durability = ? WHERE arn = ?
 
 -- name: list_state_machines
 SELECT arn, name, type, created FROM state_machines ORDER BY created, arn
@@ -71,14 +76,16 @@ WHERE id IN (
     ORDER BY wake_at LIMIT ?
 )
 RETURNING id, arn, name, state_machine_arn, state, start_date, input, parent, redrive_count,
-          tenant
+          tenant,
+          (SELECT durability FROM state_machines WHERE arn = executions.state_machine_arn)
 
 -- name: claim_execution
 -- One execution, claimed to act on it at once (a stop), unless a worker holds it now.
 UPDATE executions SET lease_owner = ?, lease_until = ?
 WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)
 RETURNING id, arn, name, state_machine_arn, state, start_date, input, parent, redrive_count,
-          tenant
+          tenant,
+          (SELECT durability FROM state_machines WHERE arn = executions.state_machine_arn)
 
 -- name: due_events
 SELECT m.execution_id, m.id, m.event FROM mailbox m
@@ -92,6 +99,13 @@ SET state = ?, status = ?, output = ?, error = ?, cause = ?, stop_date = ?,
     wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id),
     lease_owner = NULL, lease_until = NULL
 WHERE id = ? AND lease_owner = ?
+
+-- name: save_execution_held
+-- A per-step execution's progress, committed while its owner goes on with it: the lease
+-- stays, so no other worker takes it between its steps. Its wake-up is worked out when the
+-- owner lets it go (a worker that takes it over after a crash finds nothing due, or what
+-- came meanwhile).
+UPDATE executions SET state = ? WHERE id = ? AND lease_owner = ?
 
 -- name: release_execution
 UPDATE executions
