@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 @app.command("parse")
 def parse_cmd(
-    files: Annotated[list[Path] | None, typer.Argument()] = None,
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Invoice files to read.", show_default=False)
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON invoice per line, then a JSON summary.")
     ] = False,
@@ -105,7 +107,9 @@ def _problem(exc: Any) -> dict[str, Any]:
 
 @app.command("submit")
 def submit_cmd(
-    files: list[Path],
+    files: Annotated[
+        list[Path], typer.Argument(help="Invoice files, or folders of them.", show_default=False)
+    ],
     tenant: TenantOption = "default",
     wait: Annotated[
         bool,

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from invoiceflow.cli.app import app
-from invoiceflow.cli.common import DbOption, JsonOption, emit, emit_line, open_engine
+from invoiceflow.cli.common import (
+    DbOption,
+    JsonOption,
+    emit,
+    emit_line,
+    fail,
+    iso,
+    open_engine,
+    table,
+)
 
 keys_app = typer.Typer(help="API keys: each authenticates one tenant.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -33,20 +42,39 @@ def keys_create(
 def keys_list(
     tenant: RequiredTenant, as_json: JsonOption = False, database_url: DbOption = None
 ) -> None:
+    """List a tenant's keys: id, first characters, created, and whether revoked."""
     from invoiceflow.api import keys
 
-    for record in keys.listing(open_engine(database_url).db, tenant):
-        if as_json:
+    found = keys.listing(open_engine(database_url).db, tenant)
+    if as_json:
+        for record in found:
             emit_line(record.__dict__)
-        else:
-            state = "revoked" if record.revoked else "active"
-            typer.echo(f"{record.id}  {record.prefix}...  {state}")
+        return
+    table(
+        ("ID", "KEY", "CREATED", "STATE"),
+        [
+            (
+                r.id,
+                f"{r.prefix}...",
+                iso(r.created),
+                f"revoked {iso(r.revoked)}" if r.revoked else "active",
+            )
+            for r in found
+        ],
+        empty=f"tenant {tenant} has no keys (create one with `invoiceflow keys create`)",
+    )
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str, tenant: RequiredTenant, database_url: DbOption = None) -> None:
+def keys_revoke(
+    key_id: Annotated[
+        str, typer.Argument(help="The key's id (from `keys list`).", show_default=False)
+    ],
+    tenant: RequiredTenant,
+    database_url: DbOption = None,
+) -> None:
+    """Revoke a key: requests made with it are refused from now on."""
     from invoiceflow.api import keys
 
     if not keys.revoke(open_engine(database_url).db, tenant, key_id):
-        typer.echo(f"tenant {tenant} has no active key {key_id}", err=True)
-        raise typer.Exit(1)
+        fail(f"tenant {tenant} has no active key {key_id}", 1)

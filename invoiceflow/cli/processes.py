@@ -27,7 +27,9 @@ from invoiceflow.limits import MAX_FILE
 def worker_cmd(
     database_url: DbOption = None,
     handlers: HandlersOption = None,
-    batch: int = 100,
+    batch: Annotated[
+        int, typer.Option(min=1, help="Executions, tasks or messages claimed at a time.")
+    ] = 100,
     name: Annotated[
         str | None,
         typer.Option(help="A stable name; restarting under it takes its leases over at once."),

@@ -34,7 +34,10 @@ app.add_typer(sfn, name="sfn")
 
 @app.command("validate")
 def validate_cmd(
-    files: list[Path], as_json: Annotated[bool, typer.Option("--json")] = False
+    files: Annotated[
+        list[Path], typer.Argument(help="Definitions (ASL JSON) to check.", show_default=False)
+    ],
+    as_json: JsonOption = False,
 ) -> None:
     """List every problem of each definition; exit 1 if any has one."""
     report = {
@@ -55,10 +58,18 @@ def validate_cmd(
 
 @sfn.command("run")
 def run_cmd(
-    definition: Path,
+    definition: Annotated[
+        Path, typer.Argument(help="The definition (ASL JSON) to run.", show_default=False)
+    ],
     input: Annotated[str, typer.Option("--input", help="Execution input (JSON).")] = "{}",
     history: Annotated[bool, typer.Option("--history", help="Include the history.")] = False,
-    time_skipping: Annotated[bool, typer.Option("--time-skipping/--real-time")] = True,
+    time_skipping: Annotated[
+        bool,
+        typer.Option(
+            "--time-skipping/--real-time",
+            help="Let Wait states and retry pauses pass at once, or take their real time.",
+        ),
+    ] = True,
     handlers: HandlersOption = None,
 ) -> None:
     """Run a definition to completion in-process and print how it ended, as JSON."""
