@@ -21,6 +21,19 @@ class ContainerOut(BaseModel):
     sha256: str
     parsed: int | None = Field(description="Invoices found in the file, once parsed.")
     invoices: int = Field(description="Invoices created so far.")
+    needs_review: bool = Field(
+        description="Some of its invoices have error-level problems: a person should look."
+    )
+    review_count: int = Field(
+        description="Its invoices with error-level problems (counted when it ends)."
+    )
+    last_error: str | None = Field(
+        description="What a post-creation action (webhook, export) said when it last failed, "
+        "while it is tried again; cleared when the container ends Done, kept when it ends "
+        "in Error."
+    )
+    attempts: int = Field(description="The attempt that failed with last_error (0: none).")
+    last_error_at: datetime | None
     execution_arn: str | None
     created: datetime
     updated: datetime

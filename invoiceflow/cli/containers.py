@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,8 +13,11 @@ from invoiceflow.cli.common import (
     TenantOption,
     emit,
     emit_line,
+    fail,
+    iso,
     open_engine,
     open_pipeline,
+    table,
 )
 from invoiceflow.functions import default_registry
 
@@ -24,22 +27,82 @@ app.add_typer(containers_app, name="containers")
 app.add_typer(invoices_app, name="invoices")
 
 
+STATES = ("New", "Processing", "Done", "Error")
+
+
 @containers_app.command("list")
 def containers_list(
     tenant: TenantOption = "default",
     state: Annotated[str | None, typer.Option(help="New, Processing, Done or Error.")] = None,
-    limit: int = 100,
+    needs_review: Annotated[
+        bool,
+        typer.Option(
+            "--needs-review", help="Only containers with invoices that have error-level problems."
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
     database_url: DbOption = None,
 ) -> None:
+    """A tenant's containers, newest first: state, invoices, how many need review, when
+    received, and why one is in Error (or what a retried action last said)."""
     from invoiceflow.pipeline import containers
 
-    found = containers.listing(open_engine(database_url).db, tenant, state, limit=limit)
-    for c in found:
-        if as_json:
+    if state is not None and state not in STATES:
+        fail(f"--state {state!r}: use one of {', '.join(STATES)}")
+    found = containers.listing(
+        open_engine(database_url).db,
+        tenant,
+        state,
+        limit=limit,
+        needs_review=True if needs_review else None,
+    )
+    if as_json:
+        for c in found:
             emit_line(c.describe())
-        else:
-            typer.echo(f"{c.id}  {c.state:<10} {c.created_count:>5} invoices  {c.name}")
+        if not found:
+            typer.echo(_nothing(tenant, state, needs_review), err=True)
+        return
+    table(
+        ("ID", "STATE", "INVOICES", "REVIEW", "RECEIVED", "NAME", "REASON"),
+        [
+            (
+                c.id,
+                c.state,
+                c.created_count,
+                c.review_count or "",
+                iso(c.created),
+                c.name,
+                _why(c),
+            )
+            for c in found
+        ],
+        _nothing(tenant, state, needs_review),
+    )
+
+
+def _why(c: Any) -> str:
+    """The Error reason, or while an action is tried again, what it last said."""
+    if c.reason:
+        return str(c.reason)
+    if c.last_error:
+        return f"retrying (attempt {c.attempts}): {c.last_error}"
+    return ""
+
+
+def _nothing(tenant: str, state: str | None, needs_review: bool) -> str:
+    what = " ".join(
+        part
+        for part in (
+            "no",
+            state,
+            "containers",
+            "needing review" if needs_review else None,
+            f"for tenant {tenant}",
+        )
+        if part
+    )
+    return what
 
 
 @containers_app.command("show")
@@ -50,8 +113,7 @@ def containers_show(container_id: str, database_url: DbOption = None) -> None:
     with db.transaction(write=False) as tx:
         found = containers.get(tx, container_id)
     if found is None:
-        typer.echo(f"no container {container_id}", err=True)
-        raise typer.Exit(1)
+        fail(f"no container {container_id}", 1)
     emit(found.describe())
 
 
@@ -67,9 +129,10 @@ def containers_retry(
     pipeline = open_pipeline(database_url)
     with pipeline.engine.db.transaction(write=False) as tx:
         found = containers.get(tx, container_id)
-    if found is None or found.state != "Error":
-        typer.echo(f"container {container_id} is not in Error", err=True)
-        raise typer.Exit(1)
+    if found is None:
+        fail(f"no container {container_id}", 1)
+    if found.state != "Error":
+        fail(f"container {container_id} is {found.state}; only a container in Error is retried", 1)
     started = submit.start(pipeline, container_id)
     if wait:
         [started] = submit.wait(pipeline, default_registry(), [container_id])
@@ -80,24 +143,56 @@ def containers_retry(
 def invoices_list(
     tenant: TenantOption = "default",
     container: Annotated[str | None, typer.Option(help="Only this container's.")] = None,
-    limit: int = 100,
+    problems: Annotated[
+        bool,
+        typer.Option(
+            "--problems", help="Only invoices with problems (errors or warnings) to look at."
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
     database_url: DbOption = None,
 ) -> None:
+    """A tenant's invoices, newest first; with --problems, those whose checks found
+    something (the ERRORS/WARNINGS column counts them)."""
     from invoiceflow.pipeline import containers
 
     db = open_engine(database_url).db
+    query = "list_invoices_with_problems" if problems else "list_invoices"
     with db.transaction(write=False) as tx:
-        rows = tx.fetch("list_invoices", (tenant, container, container, limit))
-    for row in rows:
-        inv = containers.invoice_from_row(row)
-        if as_json:
+        rows = tx.fetch(query, (tenant, container, container, limit))
+    found = [containers.invoice_from_row(row) for row in rows]
+    empty = f"no invoices{' with problems' if problems else ''} for tenant {tenant}" + (
+        f" in container {container}" if container else ""
+    )
+    if as_json:
+        for inv in found:
             emit_line(inv.describe())
-        else:
-            typer.echo(
-                f"{inv.id}  {inv.number:<20} {inv.issue_date or '-':<10} "
-                f"{inv.total or '-':>12} {inv.currency or ''}  {inv.supplier or ''}"
+        if not found:
+            typer.echo(empty, err=True)
+        return
+    table(
+        ("ID", "NUMBER", "ISSUED", "TOTAL", "CURRENCY", "ERRORS/WARNINGS", "SUPPLIER"),
+        [
+            (
+                inv.id,
+                inv.number,
+                inv.issue_date,
+                inv.total,
+                inv.currency,
+                _problems(inv.invoice.get("problems") or []),
+                inv.supplier or "",
             )
+            for inv in found
+        ],
+        empty,
+    )
+
+
+def _problems(found: list[dict[str, Any]]) -> str:
+    errors = sum(p.get("severity") == "error" for p in found)
+    warnings = len(found) - errors
+    return f"{errors}/{warnings}" if found else ""
 
 
 @invoices_app.command("show")
@@ -108,6 +203,5 @@ def invoices_show(invoice_id: str, database_url: DbOption = None) -> None:
     with db.transaction(write=False) as tx:
         row = tx.fetchone("get_invoice", (invoice_id,))
     if row is None:
-        typer.echo(f"no invoice {invoice_id}", err=True)
-        raise typer.Exit(1)
+        fail(f"no invoice {invoice_id}", 1)
     emit(containers.invoice_from_row(row).describe())

@@ -76,7 +76,13 @@ def open_pipeline(
 
     blobs = blobs or BlobStore(blob_root(engine.db))
     settings = settings or Settings()
-    handlers = Handlers(engine.db, blobs, engine.client, settings.invoices_per_execution)
+    handlers = Handlers(
+        engine.db,
+        blobs,
+        engine.client,
+        settings.invoices_per_execution,
+        max_receives=settings.max_receives,
+    )
     for name, fn in handlers.table().items():
         registry.register(name, fn)
     arn = install(engine, registry, settings)

@@ -22,6 +22,7 @@ import re
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,14 @@ class DeliveryFailed(Exception):
     """The webhook receiver did not take the invoice; the queue will try again."""
 
 
+class ActionFailed(Exception):
+    """An action did not go through: ``action`` names it, the message says what it met."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"{action}: {message}")
+        self.action = action
+
+
 def load_settings(db: Database, tenant: str) -> Settings:
     with db.transaction(write=False) as tx:
         row = tx.fetchone("get_settings", (tenant,))
@@ -73,13 +82,31 @@ def save_settings(db: Database, tenant: str, settings: Settings) -> None:
 
 
 def run(db: Database, stored: StoredInvoice, settings: Settings) -> None:
-    """Every configured action for ``stored``; each is safe to repeat."""
+    """Every configured action for ``stored``; each is safe to repeat. The first that fails
+    raises ``ActionFailed`` naming it (the later ones wait for the next attempt)."""
+    steps: list[tuple[str, Callable[[], object]]] = []
     if settings.flag_duplicates:
-        flag_duplicate(db, stored)
+        steps.append(("flag_duplicates", lambda: flag_duplicate(db, stored)))
     if settings.export is not None:
-        export(stored, settings.export)
+        target = settings.export
+        steps.append(("export", lambda: export(stored, target)))
     if settings.webhook is not None:
-        deliver(stored, settings.webhook)
+        hook = settings.webhook
+        steps.append(("webhook", lambda: deliver(stored, hook)))
+    for action, step in steps:
+        try:
+            step()
+        except Exception as exc:
+            raise ActionFailed(action, _what(exc)) from exc
+
+
+def _what(exc: Exception) -> str:
+    """An action's failure in one line."""
+    if isinstance(exc, DeliveryFailed):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {exc}"
 
 
 def flag_duplicate(db: Database, stored: StoredInvoice) -> str | None:

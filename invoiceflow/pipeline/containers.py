@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -32,6 +33,14 @@ class Container:
     execution_arn: str | None
     created: float
     updated: float
+    review_count: int = 0  # invoices with error-level problems, counted when it ends
+    last_error: str | None = None  # a post-creation action's latest failure, while it retries
+    attempts: int = 0  # the attempt that failed so
+    last_error_at: float | None = None
+
+    @property
+    def needs_review(self) -> bool:
+        return self.review_count > 0
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -46,9 +55,19 @@ class Container:
             "parsed": self.parsed_count,
             "invoices": self.created_count,
             "execution_arn": self.execution_arn,
-            "created": self.created,
-            "updated": self.updated,
+            "needs_review": self.needs_review,
+            "review_count": self.review_count,
+            "last_error": self.last_error,
+            "attempts": self.attempts,
+            "last_error_at": _iso(self.last_error_at),
+            "created": _iso(self.created),
+            "updated": _iso(self.updated),
         }
+
+
+def _iso(when: float | None) -> str | None:
+    """A moment as ISO 8601 in UTC, as the API shows it."""
+    return datetime.fromtimestamp(when, UTC).isoformat() if when is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +103,44 @@ def get(tx: Transaction, container_id: str) -> Container | None:
     return Container(*row) if row else None
 
 
+PAGE_QUERIES = {
+    None: "page_own_containers",
+    True: "page_containers_needing_review",
+    False: "page_containers_not_needing_review",
+}
+
+
+def page(
+    tx: Transaction,
+    tenant: str,
+    *,
+    state: str | None = None,
+    since: float = 0.0,
+    needs_review: bool | None = None,
+    before: tuple[float, str] = (float("inf"), ""),
+    limit: int = 100,
+) -> list[Container]:
+    """A tenant's containers newest first, those created before ``before`` (the (created,
+    id) of the last one of the page before); ``needs_review`` keeps only those that do (or
+    do not) have invoices with error-level problems."""
+    created, item = before
+    rows = tx.fetch(
+        PAGE_QUERIES[needs_review],
+        (tenant, state, state, since, created, created, item, limit),
+    )
+    return [Container(*r) for r in rows]
+
+
 def listing(
-    db: Database, tenant: str, state: str | None = None, since: float = 0.0, limit: int = 100
+    db: Database,
+    tenant: str,
+    state: str | None = None,
+    since: float = 0.0,
+    limit: int = 100,
+    needs_review: bool | None = None,
 ) -> list[Container]:
     with db.transaction(write=False) as tx:
-        rows = tx.fetch("list_containers", (tenant, state, state, since, limit))
-    return [Container(*r) for r in rows]
+        return page(tx, tenant, state=state, since=since, needs_review=needs_review, limit=limit)
 
 
 def store_invoice(
@@ -111,6 +162,8 @@ def store_invoice(
             str(invoice.totals.payable) if invoice.totals.payable is not None else None,
             to_json(invoice).decode(),
             now,
+            len(invoice.problems),
+            sum(p.severity == "error" for p in invoice.problems),
         ),
     )
     row = created or tx.fetchone("invoice_at", (container.id, position))  # made before

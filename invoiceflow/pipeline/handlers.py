@@ -15,13 +15,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import structlog
+
 from invoiceflow.digitize import DigitizeError, from_json, parse, to_json
 from invoiceflow.engine.client import StepFunctionsClient, TaskAnswer
 from invoiceflow.pipeline import actions, containers
 from invoiceflow.pipeline.blobs import BlobStore
 from invoiceflow.store import Database, Transaction
 
-Work = Callable[[dict[str, Any]], dict[str, Any]]
+Work = Callable[[dict[str, Any], int], dict[str, Any]]  # a record's body and attempt
 TxWork = Callable[[Transaction, dict[str, Any]], dict[str, Any]]
 CHUNK = 500  # parsed invoices stored per transaction, at most
 CHUNK_BYTES = 256 * 1024  # and at most about this much of their JSON
@@ -32,6 +34,8 @@ BATCH = 1000
 SETTINGS_TTL = 1.0  # seconds a tenant's post-creation settings are reused
 PREFIX = "invoiceflow-"  # of the pipeline's handler and queue names
 DEAD_LETTER_HANDLER = f"{PREFIX}dead-letter"
+
+log = structlog.get_logger("invoiceflow.pipeline")
 
 
 class Permanent(Exception):
@@ -48,9 +52,15 @@ class MalformedFile(Exception):
 
 class Handlers:
     def __init__(
-        self, db: Database, blobs: BlobStore, sfn: StepFunctionsClient, batch: int = BATCH
+        self,
+        db: Database,
+        blobs: BlobStore,
+        sfn: StepFunctionsClient,
+        batch: int = BATCH,
+        max_receives: int | None = None,
     ) -> None:
         self.batch = batch
+        self.max_receives = max_receives  # a step's tries before its message is dead-lettered
         self.db = db
         self.blobs = blobs
         self.sfn = sfn
@@ -144,15 +154,35 @@ class Handlers:
         )
         return {"invoice": invoice_id}
 
-    def post_creation(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post_creation(self, body: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
         """The actions the invoice's tenant configured (see actions); a webhook that is down
-        raises, so the queue tries again later."""
+        raises, so the queue tries again later. Every failed attempt is logged and recorded
+        on the container (``last_error``, ``attempts``), so trouble shows while it lasts."""
         with self.db.transaction(write=False) as tx:
             row = tx.fetchone("get_invoice", (body["invoice"],))
         if row is None:
             raise Permanent("UnknownInvoice", f"Invoice {body['invoice']} does not exist.")
         stored = containers.invoice_from_row(row)
-        actions.run(self.db, stored, self._settings(stored.tenant))
+        where = {"container": stored.container_id, "invoice": stored.id, "attempt": attempt}
+        try:
+            actions.run(self.db, stored, self._settings(stored.tenant))
+        except actions.ActionFailed as exc:
+            last = self.max_receives is not None and attempt >= self.max_receives
+            log.warning(
+                "post-creation action failed",
+                **where,
+                action=exc.action,
+                error=str(exc),
+                then="dead-letter queue" if last else "tried again",
+            )
+            now = time.time()
+            with self.db.transaction() as tx:
+                tx.execute(
+                    "record_action_error", (str(exc), attempt, now, now, stored.container_id)
+                )
+            raise
+        if attempt > 1:
+            log.info("post-creation actions went through", **where)
         return {}
 
     def _settings(self, tenant: str) -> actions.Settings:
@@ -174,11 +204,14 @@ class Handlers:
                 f"{created} invoices were created but the file holds {container.parsed_count}.",
             )
         tx.execute("finish_container", ("Done", None, created, time.time(), container.id))
+        tx.execute("clear_action_error", (container.id,))
         return {"invoices": created}
 
     def set_file_error(self, tx: Transaction, body: dict[str, Any]) -> dict[str, Any]:
         reason = _reason(body.get("error") or {})
         container = self._container(tx, body)
+        if container.last_error:  # what the step that gave up last met
+            reason = f"{reason} Last error (attempt {container.attempts}): {container.last_error}"
         created = self._created(tx, container.id)
         tx.execute("finish_container", ("Error", reason, created, time.time(), container.id))
         return {}
@@ -250,9 +283,9 @@ class Handlers:
         def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
             failures: list[str] = []
             answers = []
-            for message_id, body, token in _records(event):
+            for message_id, body, token, attempt in _attempts(event):
                 try:
-                    output = work(body)
+                    output = work(body, attempt)
                 except Permanent as exc:
                     answers.append(TaskAnswer(token, error=exc.error, cause=str(exc)))
                 except Exception:
@@ -284,6 +317,22 @@ def _records(event: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
             out.append((record["messageId"], body, str(body["TaskToken"])))
         except (ValueError, KeyError, TypeError):
             continue  # not one of ours: nothing is waiting for it
+    return out
+
+
+def _attempts(event: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, int]]:
+    """As ``_records``, with each record's attempt (its ApproximateReceiveCount)."""
+    counts = {
+        r.get("messageId"): r.get("attributes", {}).get("ApproximateReceiveCount", "1")
+        for r in event["Records"]
+    }
+    out = []
+    for message_id, body, token in _records(event):
+        try:
+            attempt = int(counts.get(message_id) or 1)
+        except (TypeError, ValueError):
+            attempt = 1
+        out.append((message_id, body, token, attempt))
     return out
 
 

@@ -95,6 +95,8 @@ def test_a_webhook_that_stays_down_sends_the_container_to_error(
     receiver.up = False
     [container] = w.submit(sample("ubl/en16931-ubl-tc434-example2.xml"))
     assert container.state == "Error" and "post-creation" in (container.reason or "")
+    assert "Last error (attempt 2): webhook: " in (container.reason or "")
+    assert "answered 503" in (container.reason or "")
     dlq = w.pipeline.engine.runtime.queues.get("invoiceflow-post-creation-dlq")
     assert (
         w.pipeline.engine.runtime.queues.counts(dlq)["in_flight"]

@@ -50,6 +50,13 @@ def container_out(c: Container) -> ContainerOut:
         sha256=c.sha256,
         parsed=c.parsed_count,
         invoices=c.created_count,
+        needs_review=c.needs_review,
+        review_count=c.review_count,
+        last_error=c.last_error,
+        attempts=c.attempts,
+        last_error_at=datetime.fromtimestamp(c.last_error_at).astimezone()
+        if c.last_error_at is not None
+        else None,
         execution_arn=c.execution_arn,
         created=datetime.fromtimestamp(c.created).astimezone(),
         updated=datetime.fromtimestamp(c.updated).astimezone(),
@@ -123,17 +130,28 @@ def list_containers(
         AwareDatetime | None,
         Query(description="Only containers created since (with a time zone: Z or +hh:mm)."),
     ] = None,
+    needs_review: Annotated[
+        bool | None,
+        Query(
+            description="Only containers whose invoices have error-level problems (true), "
+            "or only those without (false)."
+        ),
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ContainerPage:
-    before, before_id = paging.decode(cursor)
+    before = paging.decode(cursor)
     start = since.timestamp() if since else 0.0
     with svc.db.transaction(write=False) as tx:
-        rows = tx.fetch(
-            "page_containers",
-            (tenant, state, state, start, before, before, before_id, limit + 1),
+        found = containers.page(
+            tx,
+            tenant,
+            state=state,
+            since=start,
+            needs_review=needs_review,
+            before=before,
+            limit=limit + 1,
         )
-    found = [Container(*r) for r in rows]
     page = found[:limit]
     more = len(found) > limit
     return ContainerPage(

@@ -17,6 +17,11 @@ from invoiceflow.api.models import InvoiceOut, InvoicePage
 from invoiceflow.pipeline import containers
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"], route_class=JsonRoute)
+PAGE_QUERIES = {
+    None: "page_invoices",
+    True: "page_invoices_with_problems",
+    False: "page_invoices_without_problems",
+}
 
 
 def invoice_out(row: tuple[object, ...]) -> InvoiceOut:
@@ -36,6 +41,7 @@ def invoice_page(
     total_min: Decimal | None = None,
     total_max: Decimal | None = None,
     duplicate: bool | None = None,
+    has_problems: bool | None = None,
 ) -> InvoicePage:
     before, before_id = paging.decode(cursor)
     low = issued_from.isoformat() if issued_from else None
@@ -47,7 +53,8 @@ def invoice_page(
         filters = (container, container, supplier, supplier, low, low, high, high)
         ranges = (least, least, most, most, flagged, flagged)
         rows = tx.fetch(
-            "page_invoices", (tenant, *filters, *ranges, before, before, before_id, limit + 1)
+            PAGE_QUERIES[has_problems],
+            (tenant, *filters, *ranges, before, before, before_id, limit + 1),
         )
     page = rows[:limit]
     last = page[-1] if page else None
@@ -79,6 +86,13 @@ def list_invoices(
     total_min: Annotated[Decimal | None, Query(allow_inf_nan=False)] = None,
     total_max: Annotated[Decimal | None, Query(allow_inf_nan=False)] = None,
     duplicate: Annotated[bool | None, Query(description="Only (or no) likely duplicates.")] = None,
+    has_problems: Annotated[
+        bool | None,
+        Query(
+            description="Only invoices with problems of any severity, warnings included "
+            "(true), or only those without any (false)."
+        ),
+    ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> InvoicePage:
@@ -93,6 +107,7 @@ def list_invoices(
         total_min=total_min,
         total_max=total_max,
         duplicate=duplicate,
+        has_problems=has_problems,
     )
 
 

@@ -5,25 +5,64 @@ VALUES (?, ?, ?, ?, ?, ?, ?, 'New', ?, ?)
 
 -- name: get_container
 SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
-       created_count, execution_arn, created, updated
+       created_count, execution_arn, created, updated, review_count, last_error, attempts,
+       last_error_at
 FROM containers WHERE id = ?
 
--- name: list_containers
+-- name: page_own_containers
+-- A tenant's containers newest first, after the cursor (created, id), of one state or any.
 SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
-       created_count, execution_arn, created, updated
+       created_count, execution_arn, created, updated, review_count, last_error, attempts,
+       last_error_at
 FROM containers
 WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ?
+  AND (created < ? OR (created = ? AND id < ?))
+ORDER BY created DESC, id DESC LIMIT ?
+
+-- name: page_containers_needing_review
+-- The same, only those with invoices carrying error-level problems (a partial index holds them).
+SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
+       created_count, execution_arn, created, updated, review_count, last_error, attempts,
+       last_error_at
+FROM containers
+WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND review_count > 0
+  AND (created < ? OR (created = ? AND id < ?))
+ORDER BY created DESC, id DESC LIMIT ?
+
+-- name: page_containers_not_needing_review
+-- The same, only those with no invoice carrying an error-level problem.
+SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
+       created_count, execution_arn, created, updated, review_count, last_error, attempts,
+       last_error_at
+FROM containers
+WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND review_count = 0
+  AND (created < ? OR (created = ? AND id < ?))
 ORDER BY created DESC, id DESC LIMIT ?
 
 -- name: set_execution
 UPDATE containers SET execution_arn = ?, updated = ? WHERE id = ?
 
 -- name: start_processing
-UPDATE containers SET state = 'Processing', reason = NULL, updated = ?
+-- A run begins (or begins again): the trouble an earlier run recorded no longer applies.
+UPDATE containers
+SET state = 'Processing', reason = NULL, last_error = NULL, attempts = 0, last_error_at = NULL,
+    updated = ?
 WHERE id = ? AND state IN ('New', 'Error', 'Processing')
 
 -- name: finish_container
-UPDATE containers SET state = ?, reason = ?, created_count = ?, updated = ?
+-- Done or Error, with the invoices created and those of them that need a person's review.
+UPDATE containers
+SET state = ?, reason = ?, created_count = ?, updated = ?,
+    review_count = (SELECT COUNT(*) FROM invoices WHERE container_id = containers.id AND errors > 0)
+WHERE id = ? AND state = 'Processing'
+
+-- name: clear_action_error
+-- Every post-creation action went through in the end: what failed on the way is history.
+UPDATE containers SET last_error = NULL, attempts = 0, last_error_at = NULL WHERE id = ?
+
+-- name: record_action_error
+-- A post-creation action failed and will be tried again: what it said, and which attempt.
+UPDATE containers SET last_error = ?, attempts = ?, last_error_at = ?, updated = ?
 WHERE id = ? AND state = 'Processing'
 
 -- name: set_parsed_count
@@ -40,10 +79,11 @@ SELECT COUNT(*) FROM parsed_invoices WHERE container_id = ?
 SELECT invoice FROM parsed_invoices WHERE container_id = ? AND position = ?
 
 -- name: insert_invoice
+-- Once per container and position; with its problems counted (all, and error-level ones).
 INSERT INTO invoices
     (id, tenant, container_id, position, number, supplier, issue_date, currency, total,
-     invoice, created)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     invoice, created, problems, errors)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (container_id, position) DO NOTHING
 RETURNING id
 
@@ -62,6 +102,37 @@ FROM invoices WHERE id = ?
 SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
        invoice, created, duplicate_of
 FROM invoices WHERE tenant = ? AND (? IS NULL OR container_id = ?)
+ORDER BY created DESC, id DESC LIMIT ?
+
+-- name: list_invoices_with_problems
+-- Newest first, only invoices with problems of any severity (a partial index holds them).
+SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
+       invoice, created, duplicate_of
+FROM invoices WHERE tenant = ? AND problems > 0 AND (? IS NULL OR container_id = ?)
+ORDER BY created DESC, id DESC LIMIT ?
+
+-- name: page_invoices_with_problems
+-- As page_invoices, only invoices with problems of any severity.
+SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
+       invoice, created, duplicate_of
+FROM invoices
+WHERE tenant = ? AND problems > 0 AND (? IS NULL OR container_id = ?) AND (? IS NULL OR supplier = ?)
+  AND (? IS NULL OR issue_date >= ?) AND (? IS NULL OR issue_date <= ?)
+  AND (? IS NULL OR CAST(total AS REAL) >= ?) AND (? IS NULL OR CAST(total AS REAL) <= ?)
+  AND (? IS NULL OR (duplicate_of IS NOT NULL) = ?)
+  AND (created < ? OR (created = ? AND id < ?))
+ORDER BY created DESC, id DESC LIMIT ?
+
+-- name: page_invoices_without_problems
+-- As page_invoices, only invoices without any problem.
+SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
+       invoice, created, duplicate_of
+FROM invoices
+WHERE tenant = ? AND problems = 0 AND (? IS NULL OR container_id = ?) AND (? IS NULL OR supplier = ?)
+  AND (? IS NULL OR issue_date >= ?) AND (? IS NULL OR issue_date <= ?)
+  AND (? IS NULL OR CAST(total AS REAL) >= ?) AND (? IS NULL OR CAST(total AS REAL) <= ?)
+  AND (? IS NULL OR (duplicate_of IS NOT NULL) = ?)
+  AND (created < ? OR (created = ? AND id < ?))
 ORDER BY created DESC, id DESC LIMIT ?
 
 -- name: possible_duplicates
@@ -105,5 +176,6 @@ WHERE q.name = ? AND m.attributes LIKE ?
 -- container that already ended.
 UPDATE containers
 SET state = 'Error', reason = ?, updated = ?,
-    created_count = (SELECT COUNT(*) FROM invoices WHERE container_id = containers.id)
+    created_count = (SELECT COUNT(*) FROM invoices WHERE container_id = containers.id),
+    review_count = (SELECT COUNT(*) FROM invoices WHERE container_id = containers.id AND errors > 0)
 WHERE id = ? AND execution_arn = ? AND state IN ('New', 'Processing')
