@@ -11,6 +11,7 @@ same name, and the state machine itself. Change the ASL file and the pipeline fo
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -96,6 +97,24 @@ def open_pipeline(
     return pipeline
 
 
+@functools.cache
+def step_queues() -> frozenset[str]:
+    """The queues the shipped workflows send their steps' messages to."""
+    return frozenset(
+        q
+        for path in (WORKFLOW, BATCH_WORKFLOW)
+        for q in _queue_names(json.loads(path.read_text(encoding="utf-8")))
+    )
+
+
+def kept_dead_letter_queues() -> frozenset[str]:
+    """The step queues' dead-letter queues: what arrives there fails the step waiting for it
+    at once, and is kept there to be looked at until its retention period ends (14 days).
+    Redriving it would bring nothing back, since its step has failed: the container is run
+    again instead (``containers retry``)."""
+    return frozenset(f"{q}-dlq" for q in step_queues())
+
+
 def install(engine: Engine, registry: Registry, settings: Settings) -> str:
     """Create the workflow's queues, their mappings and the state machine, or keep those
     that exist: every process opening the pipeline installs, and must not undo what an
@@ -104,8 +123,7 @@ def install(engine: Engine, registry: Registry, settings: Settings) -> str:
         (BATCH_STATE_MACHINE, BATCH_WORKFLOW.read_text(encoding="utf-8")),
         (STATE_MACHINE, WORKFLOW.read_text(encoding="utf-8")),
     ]
-    queues = {q for _, text in workflows for q in _queue_names(json.loads(text))}
-    for queue in sorted(queues):
+    for queue in sorted(step_queues()):
         _install_queue(engine, registry, settings, queue, dead_letter_handler=DEAD_LETTER_HANDLER)
     client = engine.client
     for name, definition in workflows:

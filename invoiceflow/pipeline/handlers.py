@@ -34,6 +34,7 @@ BATCH = 1000
 SETTINGS_TTL = 1.0  # seconds a tenant's post-creation settings are reused
 PREFIX = "invoiceflow-"  # of the pipeline's handler and queue names
 DEAD_LETTER_HANDLER = f"{PREFIX}dead-letter"
+KEEP_HIDDEN = 43_200  # seconds a handled dead letter stays out of its handler's way (SQS's most)
 
 log = structlog.get_logger("invoiceflow.pipeline")
 
@@ -221,22 +222,29 @@ class Handlers:
         row = tx.fetchone("count_invoices", (container_id,))
         return int(row[0]) if row else 0
 
-    def dead_letter(self, event: dict[str, Any], _context: Any) -> None:
-        """Every message a queue gave up on fails the workflow step that is waiting for it."""
+    def dead_letter(self, event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        """Every message a queue gave up on fails the workflow step that is waiting for it,
+        and stays in the dead-letter queue to be looked at (``GET /v1/queues/NAME/messages``)
+        until its retention period ends: it is reported back as not done, hidden for the
+        longest visibility timeout there is. When it shows again, its step has long been
+        answered, so answering again changes nothing, and it is hidden again."""
         records = _records(event)
-        if not records:
-            return
-        queue = event["Records"][0]["eventSourceARN"].rsplit(":", 1)[-1]
-        step = queue.removeprefix(PREFIX).removesuffix("-dlq")
-        cause = (
-            f"The {step} step failed every time it was tried; its message went to the "
-            "dead-letter queue."
-        )
-        answers = [
-            TaskAnswer(token, error="MessageDeadLettered", cause=cause) for *_, token in records
-        ]
-        with self.sfn.runtime.transaction() as tx:
-            self.sfn.answer_tasks(tx, answers)  # a task that moved on wants no answer
+        queue = event["Records"][0]["eventSourceARN"].rsplit(":", 1)[-1] if event["Records"] else ""
+        if records:
+            step = queue.removeprefix(PREFIX).removesuffix("-dlq")
+            cause = (
+                f"The {step} step failed every time it was tried; its message went to the "
+                f"dead-letter queue {queue}."
+            )
+            answers = [
+                TaskAnswer(token, error="MessageDeadLettered", cause=cause) for *_, token in records
+            ]
+            with self.sfn.runtime.transaction() as tx:
+                self.sfn.answer_tasks(tx, answers)  # a task that moved on wants no answer
+        kept = [(r["receiptHandle"], KEEP_HIDDEN) for r in event["Records"]]
+        if kept:
+            self.sfn.runtime.queues.change_visibilities(queue, kept)
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
 
     # -- plumbing ------------------------------------------------------------------------
     def _container(self, tx: Any, body: dict[str, Any]) -> containers.Container:

@@ -16,6 +16,7 @@ import pytest
 from invoiceflow.digitize import parse
 from invoiceflow.pipeline import actions
 from invoiceflow.pipeline.submit import start, wait
+from invoiceflow.queues import tenants
 from invoiceflow.samples import SAMPLES
 from tests.pipeline.test_pipeline import World, sample
 
@@ -97,12 +98,12 @@ def test_a_webhook_that_stays_down_sends_the_container_to_error(
     assert container.state == "Error" and "post-creation" in (container.reason or "")
     assert "Last error (attempt 2): webhook: " in (container.reason or "")
     assert "answered 503" in (container.reason or "")
-    dlq = w.pipeline.engine.runtime.queues.get("invoiceflow-post-creation-dlq")
-    assert (
-        w.pipeline.engine.runtime.queues.counts(dlq)["in_flight"]
-        + w.pipeline.engine.runtime.queues.counts(dlq)["visible"]
-        == 0
-    )  # handled: the task was failed
+    queues = w.pipeline.engine.runtime.queues
+    dlq = queues.get("invoiceflow-post-creation-dlq")
+    # handled (the task was failed) and kept to be looked at, out of its handler's way
+    assert (queues.counts(dlq)["visible"], queues.counts(dlq)["in_flight"]) == (0, 1)
+    [kept] = tenants.peek(queues, dlq, "default", 10)
+    assert kept.dead_letter_source == "invoiceflow-post-creation"
     receiver.up = True
     start(w.pipeline, container.id)
     [again] = wait(w.pipeline, w.registry, [container.id], timeout=60)

@@ -12,6 +12,7 @@ from invoiceflow.api.context import Services, Svc, Tenant
 from invoiceflow.api.errors import ApiError, not_found, responses
 from invoiceflow.api.json_body import JsonRoute
 from invoiceflow.api.models import MessageList, MessageOut, QueueList, QueueOut, QueueRedriven
+from invoiceflow.pipeline import kept_dead_letter_queues
 from invoiceflow.pipeline.handlers import PREFIX
 from invoiceflow.queues import Queue, tenants
 from invoiceflow.queues.queue import dead_letter_sources, find_all
@@ -73,7 +74,9 @@ def list_queues(svc: Svc, tenant: Tenant) -> QueueList:
 def peek(
     svc: Svc, tenant: Tenant, name: str, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> MessageList:
-    """Your messages in a queue, oldest first, left where they are."""
+    """Your messages in a queue, oldest first, left where they are. A dead-letter queue of
+    a pipeline step keeps each message for its retention period (14 days) after it failed
+    its step, so what went wrong can be looked at."""
     queue = _queue(svc, tenant, name)
     found = tenants.peek(svc.pipeline.engine.runtime.queues, queue, tenant, limit)
     return MessageList(
@@ -93,8 +96,18 @@ def peek(
 
 @router.post("/{name}/redrive", response_model=QueueRedriven, responses=responses(401, 404, 409))
 def redrive(svc: Svc, tenant: Tenant, name: str) -> QueueRedriven:
-    """Move your messages in a dead-letter queue back to the queues they came from."""
+    """Move your messages in a dead-letter queue back to the queues they came from. The
+    dead-letter queues of the pipeline's steps are not redriven: the step each message was
+    for has already failed and ended its container in Error, so retry the container."""
     queue = _queue(svc, tenant, name)
+    if name in kept_dead_letter_queues():
+        raise ApiError(
+            409,
+            "StepAlreadyFailed",
+            f"The messages in {name} are kept to be looked at: the workflow step each was "
+            "sent for has already failed and its container is in Error. Run the container "
+            "again with POST /v1/containers/{id}/retry (the id is in the message body).",
+        )
     with svc.db.transaction(write=False) as tx:
         is_dead_letter = bool(dead_letter_sources(tx, queue))
     if not is_dead_letter:
