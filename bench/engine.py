@@ -1,8 +1,11 @@
 """Engine throughput and latency on the embedded SQLite store (durable: synchronous=FULL).
 
-Two measurements:
+Measurements:
 - transitions: many executions of a 10-state Pass/Choice machine; state transitions per
   second while workers drain them;
+- durability: 1,000 executions of a three-Task machine with trivial handlers drained by one
+  in-process worker, with the machine ``batched`` and ``per-step``, alternately, a few times;
+  the medians of each, and the median of the per-step/batched ratios measured side by side;
 - pipeline: a Task -> Map(10 items, a Task each) -> Pass machine with trivial handlers,
   started while workers run; executions per second and start-to-finish latency.
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,10 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import handlers  # noqa: F401  (registers the trivial handlers this process runs too)
 from latency import p50_p99
 from machine import machine
 
 from invoiceflow.engine import Engine
+from invoiceflow.engine.executions import create_execution
 from invoiceflow.engine.worker import Worker
 from invoiceflow.functions import default_registry
 from invoiceflow.store.sqlite import SQLiteDatabase
@@ -125,6 +131,63 @@ def bench_transitions(tmp: Path, n: int) -> dict[str, Any]:
     }
 
 
+def _step(k: int, **more: Any) -> dict[str, Any]:
+    resource = "arn:aws:lambda:us-east-1:000000000000:function:work"
+    state = {"Type": "Task", "Resource": resource, "InputPath": "$.n", "ResultPath": f"$.t{k}"}
+    return {**state, **more}
+
+
+THREE_TASKS: dict[str, Any] = {
+    "StartAt": "T1",
+    "States": {"T1": _step(1, Next="T2"), "T2": _step(2, Next="T3"), "T3": _step(3, End=True)},
+}
+
+
+def three_tasks(tmp: Path, durability: str, n: int) -> float:
+    """Executions per second of the three-Task machine, ``n`` of them started at once (in
+    one transaction: starting is measured elsewhere) and drained by one worker."""
+    path = tmp / f"three-{durability}.db"
+    engine = open_engine(path)
+    arn = engine.client.create_state_machine(
+        name="three", definition=json.dumps(THREE_TASKS), durability=durability
+    )["stateMachineArn"]
+    with engine.runtime.transaction() as tx:
+        now = engine.runtime.clock.now()
+        for i in range(n):
+            create_execution(tx, arn, f"t{i}", '{"n": 1}', now)
+    worker = Worker(engine.runtime)
+    t0 = time.perf_counter()
+    deadline = time.monotonic() + 300
+    while count(engine, "RUNNING"):
+        assert time.monotonic() < deadline, "the three-Task executions did not finish"
+        if not worker.run_once():
+            engine.runtime.wait_for_handlers(1.0)  # one that went on in the background
+            worker.wait_for_work()
+    elapsed = time.perf_counter() - t0
+    ok = count(engine, "SUCCEEDED")
+    engine.db.close()
+    path.unlink()
+    assert ok == n, f"{ok} of {n} succeeded"
+    return n / elapsed
+
+
+def bench_durability(tmp: Path, n: int, repeats: int) -> dict[str, Any]:
+    """Both modes back to back, in turns (which goes first alternates), so that each ratio
+    compares runs under the same load."""
+    batched, per_step = [], []
+    for i in range(repeats):
+        for mode in ("batched", "per-step") if i % 2 == 0 else ("per-step", "batched"):
+            (batched if mode == "batched" else per_step).append(three_tasks(tmp, mode, n))
+    ratios = [p / b for p, b in zip(per_step, batched, strict=True)]
+    return {
+        "three_task_executions": n,
+        "three_task_repeats": repeats,
+        "three_task_batched_per_s": round(statistics.median(batched)),
+        "three_task_per_step_per_s": round(statistics.median(per_step)),
+        "three_task_per_step_ratio": round(statistics.median(ratios), 2),
+    }
+
+
 def spawn_workers(db: Path, count: int) -> list[subprocess.Popen[bytes]]:
     command = [sys.executable, "-m", "invoiceflow", "worker"]
     command += ["--database-url", f"sqlite:///{db}", "--handlers", "bench.handlers"]
@@ -211,10 +274,22 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, default=500.0, help="offered starts/s for the latency run"
     )
+    parser.add_argument(
+        "--three-task", type=int, default=1000, help="executions per durability measurement"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="durability measurements per mode")
+    parser.add_argument(
+        "--durability-only", action="store_true", help="measure only batched against per-step"
+    )
     args = parser.parse_args()
     n = args.executions
     with tempfile.TemporaryDirectory(prefix="invoiceflow-bench-") as tmp:
         speed = machine(Path(tmp))
+        durability = bench_durability(Path(tmp), args.three_task, args.repeats)
+        print("three Tasks, batched against per-step:", durability, flush=True)
+        if args.durability_only:
+            print(json.dumps({"machine": speed, **durability}))
+            return
         transitions = bench_transitions(Path(tmp), n)
         print("10-state Pass/Choice:", transitions, flush=True)
         throughput = run_pipeline(Path(tmp), "flood", n, args.workers, None)
@@ -227,6 +302,7 @@ def main() -> None:
         json.dumps(
             {
                 "machine": speed,
+                **durability,
                 "transitions": transitions,
                 "throughput": throughput,
                 "latency": latency,
