@@ -304,3 +304,20 @@ def test_a_profile_s_date_format_settles_the_order() -> None:
     [inv] = parse(_dated(("11/07/2026", "")).encode(), profile)
     assert inv.issue_date == date(2026, 11, 7)
     assert "ambiguous_date" not in {p.code for p in inv.problems}
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding"),
+    [
+        ("Müller GmbH", "cp1252"),  # was read as GB18030: M黮ler
+        ("Ærø Øl ApS", "cp1252"),  # was read as Central European: Ćrř Řl
+        ("Café 5 €, 20°C", "cp1252"),
+        ("Торговый дом Ромашка", "cp1251"),
+        ("株式会社山田商事", "cp932"),
+        ("北京科技有限公司", "gb18030"),
+    ],
+)
+def test_a_short_export_in_a_code_page_is_read_in_it(name: str, encoding: str) -> None:
+    text = f"Rechnungsnummer;Lieferant;Menge;Einzelpreis\nR-7;{name};1;1,00\n"
+    [inv] = parse(text.encode(encoding))
+    assert inv.seller and inv.seller.name == name
