@@ -1,0 +1,545 @@
+"""The PostgreSQL backend against a real server: the storage contract, then the engine and
+the queues on it, with several workers sharing one database.
+
+Each test gets a database of its own, created with a random name and dropped afterwards.
+The server is ``INVOICEFLOW_TEST_POSTGRES`` (a URL without a database name), by default
+the local one; without a server these tests are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from invoiceflow.engine import Engine
+from invoiceflow.engine.worker import Worker
+from invoiceflow.functions import Registry
+from invoiceflow.queues import Queues, SQSClient
+from invoiceflow.store import ConstraintViolation, Database
+from invoiceflow.store.database import migrations
+from invoiceflow.store.postgres import PostgresDatabase, Statement, translate
+from tests.store import test_contract as contract
+
+SERVER = os.environ.get("INVOICEFLOW_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+ROOT = Path(__file__).resolve().parents[2]
+SM = contract.SM
+
+
+def _server_up() -> bool:
+    try:
+        with psycopg.connect(f"{SERVER}/postgres", connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not _server_up(), reason=f"no PostgreSQL server at {SERVER}")
+
+# The contract's own tests, run here with this module's ``db`` fixture: every test a
+# backend must pass, on PostgreSQL.
+for _name in dir(contract):
+    if _name.startswith("test_"):
+        globals()[_name] = getattr(contract, _name)
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    name = f"invoiceflow_test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{SERVER}/{name}"
+    finally:
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(url: str) -> Iterator[Database]:
+    database = PostgresDatabase(url)
+    database.migrate()
+    with database.transaction() as tx:
+        tx.execute("insert_state_machine", (SM, "m", "{}", "", "STANDARD", 0.0))
+    yield database
+    database.close()
+
+
+def versions(db: Database) -> list[int]:
+    with db.transaction(write=False) as tx:
+        return [r[0] for r in tx.fetch_raw("SELECT version FROM schema_version ORDER BY 1")]
+
+
+# -- translation ---------------------------------------------------------------------------
+
+
+def test_placeholders_become_psycopg_ones_and_percent_signs_stay_literal() -> None:
+    assert translate("SELECT a FROM t WHERE b = ? AND c LIKE '50%' AND d = 7 % ?") == (
+        Statement("SELECT a FROM t WHERE b = %s AND c LIKE '50%%' AND d = 7 %% %s", None),
+    )
+    # a ? in a literal, a quoted name or a comment is no parameter
+    assert translate("SELECT '?', \"a?\" -- why?\n, ?") == (
+        Statement("SELECT '?', \"a?\" -- why?\n, %s", None),
+    )
+
+
+def test_is_null_gets_a_type_and_numbered_parameters_take_their_places() -> None:
+    assert translate("SELECT 1 WHERE (? IS NULL OR s = ?) AND ? is not null") == (
+        Statement(
+            "SELECT 1 WHERE (CAST(%s AS TEXT) IS NULL OR s = %s) AND CAST(%s AS TEXT) is not null",
+            None,
+        ),
+    )
+    [statement] = translate("WITH x AS (SELECT ?3 LIMIT ?3) UPDATE t SET a = ?1, b = ?2")
+    assert statement.order == (2, 2, 0, 1)
+    assert statement.arguments(("a", "b", 5)) == [5, 5, "a", "b"]
+
+
+def test_several_statements_run_in_order_with_the_same_parameters(db: Database) -> None:
+    assert [s.text for s in translate("SELECT ?2; SELECT ?1;")] == ["SELECT %s", "SELECT %s"]
+    with db.transaction() as tx:
+        tx.execute_raw("CREATE TABLE seen (v TEXT)")
+        rows = tx.fetch_raw(
+            "INSERT INTO seen VALUES (?2); SELECT v || ?1 FROM seen", ("!", "first")
+        )
+    assert rows == [("first!",)]
+
+
+def test_raw_sql_with_percent_signs_and_parameters(db: Database) -> None:
+    with db.transaction(write=False) as tx:
+        assert tx.fetch_raw("SELECT '100%' || ?, 7 % 3", ("!",)) == [("100%!", 1)]
+        assert tx.fetch_raw("SELECT ? IS NULL, ? IS NULL", (None, 1.5)) == [(True, False)]
+
+
+# -- the contract --------------------------------------------------------------------------
+
+
+def test_unique_check_and_foreign_key_violations_are_constraint_violations(
+    db: Database,
+) -> None:
+    with pytest.raises(ConstraintViolation), db.transaction() as tx:  # unique
+        tx.execute("insert_state_machine", (SM, "again", "{}", "", "STANDARD", 0.0))
+    with pytest.raises(ConstraintViolation), db.transaction() as tx:  # check
+        tx.execute("set_durability", ("sometimes", SM))
+    with pytest.raises(ConstraintViolation), db.transaction() as tx:  # foreign key
+        tx.execute(
+            "insert_execution", ("arn:e", "arn:nowhere", "e", "{}", 0.0, "{}", 0.0, None, "")
+        )
+    with pytest.raises(ConstraintViolation), db.transaction() as tx:  # not null
+        tx.execute_raw("INSERT INTO queues (name) VALUES (?)", ("q",))
+    with db.transaction(write=False) as tx:  # nothing of it stayed
+        assert tx.fetch_raw("SELECT COUNT(*) FROM executions") == [(0,)]
+        assert tx.fetchone("get_state_machine", (SM,))[1] == "m"  # type: ignore[index]
+
+
+def test_a_savepoint_keeps_the_transaction_after_a_violation(db: Database) -> None:
+    with db.transaction() as tx:
+        tx.execute_raw("SAVEPOINT piece")
+        with pytest.raises(ConstraintViolation):
+            tx.execute("insert_state_machine", (SM, "again", "{}", "", "STANDARD", 0.0))
+        tx.execute_raw("ROLLBACK TO piece")
+        tx.execute_raw("RELEASE piece")
+        tx.execute("insert_state_machine", (SM + "2", "m2", "{}", "", "STANDARD", 0.0))
+    with db.transaction(write=False) as tx:
+        assert tx.fetchone("get_state_machine", (SM + "2",)) is not None
+
+
+def test_a_read_only_transaction_refuses_to_write(db: Database) -> None:
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), db.transaction(write=False) as tx:
+        tx.execute("insert_state_machine", (SM + "2", "m2", "{}", "", "STANDARD", 0.0))
+    with db.transaction(write=False) as tx:
+        assert tx.fetch_raw("SHOW transaction_read_only") == [("on",)]
+    with db.transaction() as tx:
+        assert tx.fetch_raw("SHOW transaction_read_only") == [("off",)]
+
+
+def test_a_lazy_commit_skips_only_its_own_flush(db: Database) -> None:
+    with db.transaction(durable=False) as tx:
+        assert tx.fetch_raw("SHOW synchronous_commit") == [("off",)]
+    with db.transaction() as tx:  # SET LOCAL: the next transaction on the connection flushes
+        assert tx.fetch_raw("SHOW synchronous_commit") == [("on",)]
+
+
+def test_a_lost_connection_is_transient_and_the_pool_recovers(db: Database) -> None:
+    with pytest.raises(db.transient_errors), db.transaction() as tx:
+        tx.fetch_raw("SELECT pg_terminate_backend(pg_backend_pid())")
+    for _ in range(3):  # whichever pooled connection comes next works
+        with db.transaction(write=False) as tx:
+            assert tx.fetch_raw("SELECT 1") == [(1,)]
+
+
+def test_migrate_is_idempotent_and_in_steps(url: str) -> None:
+    db = PostgresDatabase(url)
+    try:
+        db.migrate(until=3)
+        assert versions(db) == [1, 2, 3]
+        db.migrate()
+        db.migrate()
+        assert versions(db) == [v for v, _ in migrations("postgres")]
+    finally:
+        db.close()
+
+
+def test_migrate_from_threads_at_once(url: str) -> None:
+    databases = [PostgresDatabase(url) for _ in range(4)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(databases))
+
+    def migrate(db: Database) -> None:
+        start.wait()
+        try:
+            db.migrate()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(db,)) for db in databases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert versions(databases[0]) == [v for v, _ in migrations("postgres")]
+    finally:
+        for db in databases:
+            db.close()
+
+
+def test_migrate_from_processes_at_once(url: str) -> None:
+    script = (
+        "import sys\n"
+        "from invoiceflow.store.postgres import PostgresDatabase\n"
+        "db = PostgresDatabase(sys.argv[1])\n"
+        "db.migrate()\n"
+        "db.close()\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, url], cwd=ROOT, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()
+    db = PostgresDatabase(url)
+    try:
+        assert versions(db) == [v for v, _ in migrations("postgres")]
+    finally:
+        db.close()
+
+
+def test_concurrent_claims_from_separate_pools_never_overlap(db: Database, url: str) -> None:
+    """As the contract's test, but each claimer with a pool of its own, as on two machines."""
+    ids = {contract.new_execution(db, f"c{i}") for i in range(300)}
+    got: dict[str, list[int]] = {}
+    others = [PostgresDatabase(url) for _ in range(4)]
+
+    def take(owner: str, mine_db: Database) -> None:
+        mine: list[int] = []
+        while batch := contract.claim(mine_db, owner, now=1.0, limit=5):
+            mine += batch
+        got[owner] = mine
+
+    threads = [threading.Thread(target=take, args=(f"o{i}", d)) for i, d in enumerate(others)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for d in others:
+        d.close()
+    everything = [i for mine in got.values() for i in mine]
+    assert sorted(everything) == sorted(ids)
+
+
+def test_a_task_claimed_by_one_worker_is_skipped_by_another(db: Database, url: str) -> None:
+    ex = contract.new_execution(db, "k")
+    with db.transaction() as tx:
+        tx.execute("insert_task", (ex, "0.1", "arn:x", "{}", None, 0.0, None))
+        [(row_id, *_)] = tx.fetch("due_tasks", (1.0, 2, 5))
+    other = PostgresDatabase(url)
+    try:
+        with db.transaction() as tx:
+            assert tx.execute("claim_task", ("a", 10.0, row_id, 1.0)) == 1
+            with other.transaction() as tx2:  # not waiting for a's uncommitted claim
+                assert tx2.execute("claim_task", ("b", 10.0, row_id, 1.0)) == 0
+        with other.transaction() as tx2:  # nor taking it once a's claim committed
+            assert tx2.execute("claim_task", ("b", 10.0, row_id, 1.0)) == 0
+    finally:
+        other.close()
+
+
+# -- the engine on PostgreSQL --------------------------------------------------------------
+
+WORKFLOW: dict[str, Any] = {
+    "StartAt": "Double",
+    "States": {
+        "Double": {"Type": "Task", "Resource": "double", "ResultPath": "$.d", "Next": "Big?"},
+        "Big?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.d", "NumericGreaterThan": 10, "Next": "Each"}],
+            "Default": "Small",
+        },
+        "Small": {"Type": "Pass", "Result": "small", "ResultPath": "$.size", "End": True},
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "StartAt": "Inc",
+                "States": {"Inc": {"Type": "Task", "Resource": "inc", "End": True}},
+            },
+            "ResultPath": "$.incremented",
+            "Next": "Pause",
+        },
+        "Pause": {"Type": "Wait", "Seconds": 0, "Next": "Done"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def run_workers(engines: list[Engine], arns: list[str], timeout: float = 120.0) -> None:
+    workers = [Worker(e.runtime, name=f"w{i}") for i, e in enumerate(engines)]
+    threads = [threading.Thread(target=w.run) for w in workers]
+    for t in threads:
+        t.start()
+    sfn = engines[0].client
+    try:
+        deadline = time.monotonic() + timeout
+        while any(sfn.describe_execution(executionArn=a)["status"] == "RUNNING" for a in arns):
+            assert time.monotonic() < deadline, "executions still running"
+            time.sleep(0.05)
+    finally:
+        for w in workers:
+            w.stop()
+        for t in threads:
+            t.join()
+
+
+def registry(calls: Counter[str]) -> Registry:
+    lock = threading.Lock()
+    handlers = Registry()
+
+    def double(event: Any, _ctx: Any) -> Any:
+        with lock:
+            calls[f"double {event['name']}"] += 1
+        return event["n"] * 2
+
+    def inc(event: Any, _ctx: Any) -> Any:
+        with lock:
+            calls["inc"] += 1
+        return event + 1
+
+    handlers.register("double", double)
+    handlers.register("inc", inc)
+    return handlers
+
+
+def test_workflows_run_to_completion(db: Database) -> None:
+    calls: Counter[str] = Counter()
+    engine = Engine.open(db, invoker=registry(calls))
+    sfn = engine.client
+    sm = sfn.create_state_machine(name="flow", definition=json.dumps(WORKFLOW))["stateMachineArn"]
+    inputs = {
+        "big": {"name": "big", "n": 6, "items": [1, 2, 3]},
+        "small": {"name": "small", "n": 2},
+    }
+    arns = {
+        k: sfn.start_execution(stateMachineArn=sm, name=k, input=json.dumps(v))["executionArn"]
+        for k, v in inputs.items()
+    }
+    run_workers([engine], list(arns.values()))
+    big = sfn.describe_execution(executionArn=arns["big"])
+    assert big["status"] == "SUCCEEDED"
+    assert json.loads(big["output"])["incremented"] == [2, 3, 4]
+    small = sfn.describe_execution(executionArn=arns["small"])
+    assert json.loads(small["output"])["size"] == "small"
+    events = [e["type"] for e in sfn.get_execution_history(executionArn=arns["big"])["events"]]
+    assert events[0] == "ExecutionStarted" and events[-1] == "ExecutionSucceeded"
+    assert "MapStateEntered" in events and "WaitStateExited" in events
+    assert calls == Counter({"double big": 1, "double small": 1, "inc": 3})
+
+
+def test_two_workers_share_the_work_and_run_each_task_once(db: Database, url: str) -> None:
+    calls: Counter[str] = Counter()
+    second = PostgresDatabase(url)
+    engines = [
+        Engine.open(db, invoker=registry(calls)),
+        Engine.open(second, invoker=registry(calls)),
+    ]
+    sfn = engines[0].client
+    sm = sfn.create_state_machine(name="flow", definition=json.dumps(WORKFLOW))["stateMachineArn"]
+    count = 60
+    arns = [
+        sfn.start_execution(
+            stateMachineArn=sm,
+            name=f"e{i}",
+            input=json.dumps({"name": f"e{i}", "n": i, "items": [i]}),
+        )["executionArn"]
+        for i in range(count)
+    ]
+    try:
+        run_workers(engines, arns)
+    finally:
+        second.close()
+    assert {sfn.describe_execution(executionArn=a)["status"] for a in arns} == {"SUCCEEDED"}
+    assert {k: v for k, v in calls.items() if k != "inc"} == {
+        f"double e{i}": 1 for i in range(count)
+    }
+    assert calls["inc"] == count - 6  # e6 and up go through the Map (2 * 6 > 10)
+    with db.transaction(write=False) as tx:
+        assert tx.fetch_raw("SELECT COUNT(*) FROM tasks") == [(0,)]
+        assert tx.fetch_raw("SELECT COUNT(*) FROM executions WHERE lease_owner IS NOT NULL") == [
+            (0,)
+        ]
+
+
+# -- queues on PostgreSQL ------------------------------------------------------------------
+
+
+def test_send_receive_delete_and_visibility(db: Database) -> None:
+    now = [1000.0]
+    sqs = SQSClient(Queues(db, clock=lambda: now[0]))
+    url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in got) == ["m0", "m1", "m2"]
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+    first, second, third = got
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=second["ReceiptHandle"], VisibilityTimeout=0
+    )
+    [again] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert again["Body"] == second["Body"]
+    assert again["ReceiptHandle"] != second["ReceiptHandle"]
+    now[0] += 31  # the visibility timeouts run out
+    late = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in late) == [second["Body"], third["Body"]]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=third["ReceiptHandle"])  # an old handle
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessagesNotVisible"] == "2"
+
+
+def test_dead_letters_after_max_receives(db: Database) -> None:
+    now = [1000.0]
+    sqs = SQSClient(Queues(db, clock=lambda: now[0]))
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    url = sqs.create_queue(
+        QueueName="q", Attributes={"VisibilityTimeout": "5", "RedrivePolicy": policy}
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    for _ in range(2):
+        assert len(sqs.receive_message(QueueUrl=url)["Messages"]) == 1
+        now[0] += 6
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+    [dead] = sqs.receive_message(QueueUrl=dlq)["Messages"]
+    assert dead["Body"] == "poison"
+
+
+def test_receivers_on_separate_pools_never_share_a_message(db: Database, url: str) -> None:
+    sqs = SQSClient(Queues(db))
+    qurl = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+    bodies = [f"m{i}" for i in range(400)]
+    for i in range(0, len(bodies), 10):
+        sqs.send_message_batch(
+            QueueUrl=qurl,
+            Entries=[{"Id": str(j), "MessageBody": b} for j, b in enumerate(bodies[i : i + 10])],
+        )
+    pools = [PostgresDatabase(url) for _ in range(4)]
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def drain(pool: Database) -> None:
+        client = SQSClient(Queues(pool))
+        while messages := client.receive_message(QueueUrl=qurl, MaxNumberOfMessages=7).get(
+            "Messages", []
+        ):
+            with lock:
+                got.extend(m["Body"] for m in messages)
+
+    threads = [threading.Thread(target=drain, args=(p,)) for p in pools]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p in pools:
+        p.close()
+    assert sorted(got) == sorted(bodies)
+
+
+def test_fifo_receivers_never_hold_two_messages_of_a_group(db: Database, url: str) -> None:
+    sqs = SQSClient(Queues(db))
+    attributes = {"FifoQueue": "true", "VisibilityTimeout": "300"}
+    qurl = sqs.create_queue(QueueName="q.fifo", Attributes=attributes)["QueueUrl"]
+    for group in range(5):
+        for i in range(4):
+            sqs.send_message(
+                QueueUrl=qurl,
+                MessageBody=f"{group}.{i}",
+                MessageGroupId=f"g{group}",
+                MessageDeduplicationId=f"{group}.{i}",
+            )
+    pools = [PostgresDatabase(url) for _ in range(4)]
+    got: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(pools))
+
+    def take(pool: Database) -> None:
+        client = SQSClient(Queues(pool))
+        start.wait()
+        for _ in range(5):
+            messages = client.receive_message(QueueUrl=qurl, MaxNumberOfMessages=1)
+            with lock:
+                got.extend(m["Body"] for m in messages.get("Messages", []))
+
+    threads = [threading.Thread(target=take, args=(p,)) for p in pools]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p in pools:
+        p.close()
+    # nothing was deleted: each group gave its first message, and only that one
+    assert sorted(got) == [f"{group}.0" for group in range(5)]
+
+
+def test_fifo_sends_of_one_deduplication_id_store_one_message(db: Database, url: str) -> None:
+    sqs = SQSClient(Queues(db))
+    attributes = {"FifoQueue": "true"}
+    qurl = sqs.create_queue(QueueName="d.fifo", Attributes=attributes)["QueueUrl"]
+    pools = [PostgresDatabase(url) for _ in range(4)]
+    ids: list[str] = []
+    start = threading.Barrier(len(pools))
+
+    def send(pool: Database) -> None:
+        client = SQSClient(Queues(pool))
+        start.wait()
+        sent = client.send_message(
+            QueueUrl=qurl, MessageBody="once", MessageGroupId="g", MessageDeduplicationId="d"
+        )
+        ids.append(sent["MessageId"])
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in pools]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p in pools:
+        p.close()
+    assert len(set(ids)) == 1
+    with db.transaction(write=False) as tx:
+        assert tx.fetch_raw("SELECT COUNT(*) FROM messages") == [(1,)]
