@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -258,6 +259,8 @@ class Session:
         request = {"code": self.code(block), "env": self.env, "name": block.where()}
         self.python.stdin.write(json.dumps(request) + "\n")
         self.python.stdin.flush()
+        if not select.select([self.python.stdout], [], [], BLOCK_TIMEOUT)[0]:
+            raise Failed(f"{block.where()} still ran after {BLOCK_TIMEOUT} s")
         answer: dict[str, Any] = json.loads(self.python.stdout.readline() or '{"ok": false}')
         failed = not answer["ok"]
         if failed != ("expect-fail" in block.marks):
@@ -270,7 +273,11 @@ class Session:
         if self.python is not None:
             assert self.python.stdin is not None and self.python.stdout is not None
             self.python.stdin.close()
-            self.python.wait(30)
+            try:
+                self.python.wait(30)
+            except subprocess.TimeoutExpired:  # a block still running
+                self.python.kill()
+                self.python.wait()
             self.python.stdout.close()
         if self.python_log is not None:
             self.python_log.close()
