@@ -28,6 +28,7 @@ app.add_typer(invoices_app, name="invoices")
 
 
 STATES = ("New", "Processing", "Done", "Error")
+ContainerArg = Annotated[str, typer.Argument(help="The container's id.", show_default=False)]
 
 
 @containers_app.command("list")
@@ -106,7 +107,9 @@ def _nothing(tenant: str, state: str | None, needs_review: bool) -> str:
 
 
 @containers_app.command("show")
-def containers_show(container_id: str, database_url: DbOption = None) -> None:
+def containers_show(container_id: ContainerArg, database_url: DbOption = None) -> None:
+    """One container as JSON: its state and reason, invoices, review count, and what a
+    post-creation action last said while it is retried."""
     from invoiceflow.pipeline import containers
 
     db = open_engine(database_url).db
@@ -119,8 +122,8 @@ def containers_show(container_id: str, database_url: DbOption = None) -> None:
 
 @containers_app.command("retry")
 def containers_retry(
-    container_id: str,
-    wait: Annotated[bool, typer.Option("--wait")] = False,
+    container_id: ContainerArg,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until it is Done or Error.")] = False,
     database_url: DbOption = None,
 ) -> None:
     """Run a container in Error again (its parse results and invoices are reused)."""
@@ -196,7 +199,11 @@ def _problems(found: list[dict[str, Any]]) -> str:
 
 
 @invoices_app.command("show")
-def invoices_show(invoice_id: str, database_url: DbOption = None) -> None:
+def invoices_show(
+    invoice_id: Annotated[str, typer.Argument(help="The invoice's id.", show_default=False)],
+    database_url: DbOption = None,
+) -> None:
+    """One invoice in invoiceflow's JSON form, with its problems."""
     from invoiceflow.pipeline import containers
 
     db = open_engine(database_url).db
