@@ -2,8 +2,9 @@
 
 Every state machine runs in one of two modes, set with ``durability=`` on
 ``create_state_machine`` / ``update_state_machine`` (returned by ``describe_state_machine``);
-a machine that sets none follows the default of the worker that runs it (``Runtime`` /
-``Worker`` ``durability=``, ``invoiceflow worker --durability``), which is ``batched``.
+a machine that sets none follows the default of the worker that runs it (``durability=`` on
+``Worker``, else on its ``Runtime`` / ``Engine.open``), which is ``batched``. The setting is
+read each time a worker takes an execution up, so an update applies from the next round on.
 
 What holds in both modes, whatever instant a worker process dies at (SIGKILL, power cut):
 
@@ -34,8 +35,11 @@ the execution (one per running Parallel branch or Map iteration). A handler whos
 has started never runs again. Commits are still grouped: a round advances every execution
 it holds by one step (its Tasks scheduled, or its scheduled Tasks run and their results fed
 to it), then commits them all in one transaction, one flush to disk, and takes further steps
-while the round is young (``runtime.INLINE_BUDGET``). A three-Task workflow takes four
-commits instead of one; each commit serves up to a round's worth of executions.
+while the round is young: its handlers have had less than ``runtime.INLINE_BUDGET`` and
+the round less than ``runtime.STEPS_TIME`` (0.5 s, commits included; a stop asked for
+meanwhile waits for the round). A three-Task workflow takes four commits instead of one,
+each serving up to a round's worth of executions. Tasks a round has no time left for are
+left as tasks any worker runs, their results committed likewise before the next state.
 
 Neither mode makes a handler's outside effects exactly-once: per-step narrows what a crash
 repeats to the step in flight; only an idempotency key makes the repeat harmless.

@@ -54,7 +54,7 @@ log = structlog.get_logger("invoiceflow.engine")
 INLINE_BUDGET = 0.2  # seconds of a round that may go to handlers before they are deferred
 # Seconds a per-step round may go on taking steps, its commits included (they do not count
 # against INLINE_BUDGET): a stop waits for the round of the worker that holds its execution.
-STEPS_TIME = 1.0
+STEPS_TIME = 0.5
 # A handler still running after this long goes on in the background (see pool): the round
 # commits without it, and its answer is committed when it comes.
 LONG_HANDLER = 0.05
