@@ -4,14 +4,15 @@ what it changes: per step, a Task's handler runs only once the previous result i
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from invoiceflow.engine import ClientError, Engine
-from invoiceflow.engine.runtime import Runtime
+from invoiceflow.engine import ClientError, Clock, Engine
+from invoiceflow.engine.runtime import LEASE, Runtime
 from invoiceflow.engine.worker import Worker
 from invoiceflow.functions import Registry
 from invoiceflow.store.sqlite import SQLiteDatabase
@@ -307,3 +308,67 @@ def test_per_step_callback_task_records_its_token_once(probe: Probe) -> None:
     with probe.db.transaction(write=False) as tx:
         assert tx.fetch_raw("SELECT status FROM task_tokens") == [("DONE",)]
         assert tx.fetch_raw("SELECT COUNT(*) FROM tasks") == [(0,)]
+
+
+class Died(BaseException):
+    """What a worker's death looks like to the round it was in: nothing after it runs."""
+
+
+@pytest.mark.parametrize(("durability", "first_runs"), [("per-step", 1), ("batched", 2)])
+def test_what_a_worker_dying_in_a_handler_leaves_is_taken_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durability: str, first_runs: int
+) -> None:
+    """The second Task's handler kills its worker's round (nothing is released, as after a
+    SIGKILL). Per step, the first Task's result and the second's scheduling were committed:
+    another worker runs only the second again. Batched, nothing was: it runs both again.
+    The engine's default is the other mode: the machine's own decides."""
+    runs: Counter[int] = Counter()
+
+    def step(event: Any, _ctx: Any) -> Any:
+        runs[event["k"]] += 1
+        if event["k"] == 2 and runs[2] == 1:
+            raise Died
+        return event["k"]
+
+    registry = Registry()
+    registry.register("probe", step)
+    db = SQLiteDatabase(str(tmp_path / "died.db"))
+    db.migrate()
+    clock = Clock()
+    default = "batched" if durability == "per-step" else "per-step"
+    engine = Engine.open(db, invoker=registry, clock=clock, durability=default)
+    sfn = engine.client
+    sm = sfn.create_state_machine(name="m", definition=json.dumps(THREE), durability=durability)
+    ex = sfn.start_execution(stateMachineArn=sm["stateMachineArn"], name="e0")["executionArn"]
+
+    monkeypatch.setattr(Runtime, "_release_round", lambda *_: None)
+    with pytest.raises(Died):
+        engine.runtime.run_round("dead")
+    monkeypatch.undo()
+    with db.transaction(write=False) as tx:
+        leases = tx.fetch_raw("SELECT lease_owner FROM executions")
+        tasks = tx.fetch_raw("SELECT task_id, lease_owner FROM tasks")
+    assert leases == [("dead",)]
+    history = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
+    if durability == "per-step":
+        assert history.count("LambdaFunctionSucceeded") == 1
+        assert history[-1] == "LambdaFunctionStarted"  # the second Task, scheduled
+        assert [owner for _, owner in tasks] == ["dead"]
+    else:
+        assert (history, tasks) == ([], [])
+
+    other = Worker(engine.runtime, name="other")
+    assert other.run_once() == 0  # all of it leased to the dead worker until its lease ends
+    clock.skip(clock.now() + LEASE + 1)
+    while other.run_once():
+        pass
+    described = sfn.describe_execution(executionArn=ex)
+    assert described["status"] == "SUCCEEDED", described
+    assert runs == {1: first_runs, 2: 2, 3: 1}
+    events = sfn.get_execution_history(executionArn=ex)["events"]
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    assert [e["type"] for e in events].count("LambdaFunctionSucceeded") == 3
+    with db.transaction(write=False) as tx:
+        left = [tx.fetch_raw(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("mailbox", "tasks")]
+    assert left == [0, 0]
+    db.close()
