@@ -34,6 +34,9 @@ class ContainerOut(BaseModel):
     )
     attempts: int = Field(description="The attempt that failed with last_error (0: none).")
     last_error_at: datetime | None
+    profile: str | None = Field(
+        description="The supplier profile its file is read with (kept for a retry), if any."
+    )
     execution_arn: str | None
     created: datetime
     updated: datetime
@@ -42,6 +45,39 @@ class ContainerOut(BaseModel):
 class ContainerPage(BaseModel):
     items: list[ContainerOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class ProfileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    profile: dict[str, Any] = Field(
+        description="How to read the files: `columns` (model field: the file's column "
+        "header), `delimiter`, `decimal`, `encoding`, `date_format`, or `jsonata` for JSON."
+    )
+    match_supplier: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Used when no profile is named for a file whose first 64 KiB name this "
+        "supplier (name or id, any case).",
+    )
+    match_file: str | None = Field(
+        default=None,
+        max_length=255,
+        description="Used when no profile is named for a file whose name matches this "
+        "pattern (`*`, `?`, `[...]`; any case), e.g. `acme-*.csv`.",
+    )
+
+
+class ProfileOut(BaseModel):
+    name: str
+    profile: dict[str, Any]
+    match_supplier: str | None
+    match_file: str | None
+    created: datetime
+    updated: datetime
+
+
+class ProfileList(BaseModel):
+    profiles: list[ProfileOut]
 
 
 class InvoiceOut(BaseModel):

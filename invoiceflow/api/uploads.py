@@ -5,6 +5,7 @@ refused before reading, and a body that grows past it is cut off at the limit.""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any
@@ -73,14 +74,23 @@ def _file_name(raw: str | None) -> str:
     return name
 
 
-async def read_file(request: Request, limit: int, header_name: str | None) -> tuple[str, bytes]:
-    """(file name, content) of the upload; ApiError for anything else."""
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+    profile: str | None = None  # a multipart form's ``profile`` field
+
+
+async def read_file(request: Request, limit: int, header_name: str | None) -> Upload:
+    """The uploaded file, its name and (from a multipart form) the profile it names;
+    ApiError for anything else."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
         raise _too_large(limit)
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    profile = None
     if media == "multipart/form-data":
-        name, data = await _multipart(request, limit)
+        name, data, profile = await _multipart(request, limit)
     elif media in RAW_TYPES:
         name = _file_name(x_filename(header_name))
         data = await _raw(request, limit)
@@ -93,7 +103,7 @@ async def read_file(request: Request, limit: int, header_name: str | None) -> tu
         )
     if not data:
         raise ApiError(400, "EmptyFile", "The file is empty.")
-    return name, data
+    return Upload(name, data, profile)
 
 
 async def _raw(request: Request, limit: int) -> bytes:
@@ -107,7 +117,7 @@ async def _raw(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
-async def _multipart(request: Request, limit: int) -> tuple[str, bytes]:
+async def _multipart(request: Request, limit: int) -> tuple[str, bytes, str | None]:
     seen = 0
 
     async def receive() -> Any:
@@ -131,10 +141,13 @@ async def _multipart(request: Request, limit: int) -> tuple[str, bytes]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ApiError(422, "ValidationError", "file: the form needs a `file` field.")
+        profile = form.get("profile")
+        if profile is not None and not isinstance(profile, str):
+            raise ApiError(422, "ValidationError", "profile: a profile's name, not a file.")
         data = await upload.read()
     finally:
         await form.close()  # spooled parts are temporary files
     if len(data) > limit:
         raise _too_large(limit)
     disposition = upload.headers.get("content-disposition")
-    return _file_name(part_name(disposition, upload.filename)), data
+    return _file_name(part_name(disposition, upload.filename)), data, profile or None

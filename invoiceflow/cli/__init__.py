@@ -7,6 +7,7 @@ from invoiceflow.cli import (  # noqa: F401  (each registers its commands)
     info,
     keys,
     processes,
+    profiles,
     sfn,
     tenants,
 )

@@ -108,8 +108,8 @@ def _nothing(tenant: str, state: str | None, needs_review: bool) -> str:
 
 @containers_app.command("show")
 def containers_show(container_id: ContainerArg, database_url: DbOption = None) -> None:
-    """One container as JSON: its state and reason, invoices, review count, and what a
-    post-creation action last said while it is retried."""
+    """One container as JSON: its state and reason, invoices, review count, the profile its
+    file is read with, and what a post-creation action last said while it is retried."""
     from invoiceflow.pipeline import containers
 
     db = open_engine(database_url).db

@@ -31,7 +31,9 @@ from invoiceflow.functions import default_registry
 from invoiceflow.limits import MAX_FILE
 
 if TYPE_CHECKING:
+    from invoiceflow.pipeline import Pipeline
     from invoiceflow.pipeline.containers import Container
+    from invoiceflow.pipeline.profiles import Chosen
 
 
 @app.command("parse")
@@ -116,6 +118,15 @@ def submit_cmd(
         typer.Option("--wait", help="Wait until each is Done or Error, printing each as it ends."),
     ] = False,
     as_json: JsonOption = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Read the files with this profile: a YAML/JSON file, or the name of one "
+            "stored with `profiles set`. Without it, a stored profile matching a file's name "
+            "or supplier is used.",
+        ),
+    ] = None,
     database_url: DbOption = None,
 ) -> None:
     """Receive files: each becomes a container whose workflow starts at once. A folder
@@ -135,13 +146,16 @@ def submit_cmd(
         if size > MAX_FILE:
             fail(f"{path} is {size:,} bytes; a file may have at most {MAX_FILE:,}")
     pipeline = open_pipeline(database_url)
+    chosen = _profile(pipeline, tenant, profile) if profile is not None else None
     received = []
     for path in paths:
         try:
             data = path.read_bytes()
         except OSError as exc:
             fail(f"cannot read {path}: {exc.strerror}")
-        received.append(submit.receive(pipeline, path.name, data, tenant=tenant, source="cli"))
+        received.append(
+            submit.receive(pipeline, path.name, data, tenant=tenant, source="cli", profile=chosen)
+        )
     if not wait:
         for c in received:
             _report(c, as_json)
@@ -159,6 +173,26 @@ def submit_cmd(
         )
     if any(c.state == "Error" for c in ended):
         raise typer.Exit(1)
+
+
+def _profile(pipeline: Pipeline, tenant: str, given: str) -> Chosen:
+    """--profile: a profile file's checked content, or the tenant's stored profile of that
+    name; anything else is one line."""
+    from invoiceflow.digitize import DigitizeError
+    from invoiceflow.digitize.profiles import read_profile
+    from invoiceflow.pipeline import profiles
+
+    path = Path(given)
+    try:
+        if path.is_file():
+            return profiles.checked(read_profile(path), path.name)
+        if path.suffix.lower() in (".yaml", ".yml", ".json") or "/" in given:
+            fail(f"--profile {given}: no such file")
+        return profiles.named(pipeline.engine.db, tenant, given)
+    except DigitizeError as exc:
+        fail(f"--profile {given}: {exc.problem.message}")
+    except profiles.ProfileError as exc:
+        fail(f"--profile {given}: {exc}")
 
 
 _SUMMARY_KEYS = ("id", "name", "state", "reason", "invoices", "execution_arn")

@@ -22,7 +22,8 @@ invoice, a list of them, or {"invoices": [...]})::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import codecs
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,33 +77,54 @@ class Profile:
     jsonata: str | None = None
 
 
-def load_profile(source: str | Path | dict[str, Any]) -> Profile:
-    """A profile from a YAML/JSON file or an already-parsed mapping, checked."""
-    if isinstance(source, dict):
-        data: Any = source
-    else:
-        try:
-            data = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise DigitizeError("bad_profile", f"Cannot read the profile {source}: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("columns", {}), dict):
+KEYS = ("columns", "delimiter", "decimal", "encoding", "date_format", "jsonata")
+
+
+def read_profile(path: str | Path) -> dict[str, Any]:
+    """A profile file's content (YAML or JSON, whose syntax YAML includes), unchecked; a
+    file that cannot be read, or is not YAML, is a DigitizeError in one line."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DigitizeError(
+            "bad_profile", f"Cannot read the profile {path}: {exc.strerror or exc}."
+        ) from None
+    except UnicodeDecodeError:
+        raise DigitizeError("bad_profile", f"The profile {path} is not UTF-8 text.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not YAML or JSON"
+        raise DigitizeError(
+            "bad_profile", f"The profile {path} is not YAML or JSON{where}: {problem}."
+        ) from None
+    if not isinstance(data, dict):
         raise DigitizeError("bad_profile", "A profile is a mapping with a 'columns' mapping.")
-    unknown = sorted(set(data.get("columns", {})) - set(FIELDS))
+    return data
+
+
+def load_profile(source: str | Path | dict[str, Any]) -> Profile:
+    """A profile from a YAML/JSON file or an already-parsed mapping, checked for what would
+    be misread (unknown fields or keys, a decimal mark); see ``check_profile`` for the
+    checks made before a profile is stored or given to the pipeline."""
+    data: Any = source if isinstance(source, dict) else read_profile(source)
+    if not isinstance(data, dict) or not isinstance(data.get("columns") or {}, dict):
+        raise DigitizeError("bad_profile", "A profile is a mapping with a 'columns' mapping.")
+    columns = data.get("columns") or {}
+    unknown = sorted(str(k) for k in set(columns) - set(FIELDS))
     if unknown:
         raise DigitizeError(
             "bad_profile",
             f"The profile maps unknown fields {', '.join(unknown)}; known fields are "
             f"{', '.join(FIELDS)}.",
         )
-    extra = sorted(
-        set(data) - {"columns", "delimiter", "decimal", "encoding", "date_format", "jsonata"}
-    )
+    extra = sorted(str(k) for k in set(data) - set(KEYS))
     if extra:
         raise DigitizeError("bad_profile", f"The profile has unknown keys {', '.join(extra)}.")
     if data.get("decimal") not in (None, ".", ","):
         raise DigitizeError("bad_profile", "The profile's decimal mark must be '.' or ','.")
     return Profile(
-        columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
+        columns={str(k): str(v) for k, v in columns.items()},
         delimiter=data.get("delimiter"),
         decimal=data.get("decimal"),
         encoding=data.get("encoding"),
@@ -111,13 +133,56 @@ def load_profile(source: str | Path | dict[str, Any]) -> Profile:
     )
 
 
+def check_profile(source: str | Path | dict[str, Any]) -> Profile:
+    """``load_profile`` and more: every value must be one the readers can use (a column
+    header for each field, a one-character delimiter, an encoding Python knows, a strftime
+    date format), so that a profile is refused when it is given, not when a file is read."""
+    data: Any = source if isinstance(source, dict) else read_profile(source)
+    profile = load_profile(data)
+    columns = data.get("columns") or {}
+    blank = sorted(str(k) for k, v in columns.items() if not isinstance(v, str) or not v.strip())
+    if blank:
+        raise DigitizeError(
+            "bad_profile",
+            f"The profile's columns must name a column header (text) for {', '.join(blank)}.",
+        )
+    delimiter = data.get("delimiter")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise DigitizeError("bad_profile", "The profile's delimiter must be one character.")
+    encoding = data.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(str(encoding))
+        except LookupError:
+            raise DigitizeError(
+                "bad_profile", f"The profile's encoding {encoding!r} is not one Python knows."
+            ) from None
+    date_format = data.get("date_format")
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        raise DigitizeError(
+            "bad_profile",
+            "The profile's date_format must be a strftime pattern such as '%d.%m.%Y'.",
+        )
+    if not any(
+        (profile.columns, profile.jsonata, delimiter, profile.decimal, encoding, date_format)
+    ):
+        raise DigitizeError("bad_profile", "The profile says nothing: name some columns.")
+    return profile
+
+
+def to_mapping(profile: Profile) -> dict[str, Any]:
+    """The profile as the mapping ``load_profile`` reads back equal (for storing it)."""
+    return {key: value for key, value in asdict(profile).items() if value not in (None, {})}
+
+
 def _expression(text: Any) -> str | None:
     if text is None:
         return None
     try:
         jsonata.Jsonata(str(text))
     except Exception as exc:  # the library raises its own exception types
+        first = " ".join(str(exc).split())
         raise DigitizeError(
-            "bad_profile", f"The profile's JSONata does not compile: {exc}"
+            "bad_profile", f"The profile's JSONata does not compile: {first}"
         ) from None
     return str(text)

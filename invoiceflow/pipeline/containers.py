@@ -37,6 +37,8 @@ class Container:
     last_error: str | None = None  # a post-creation action's latest failure, while it retries
     attempts: int = 0  # the attempt that failed so
     last_error_at: float | None = None
+    profile_name: str | None = None  # the supplier profile its file is read with
+    profile: str | None = None  # that profile's content, a JSON object, as it was chosen
 
     @property
     def needs_review(self) -> bool:
@@ -57,6 +59,7 @@ class Container:
             "execution_arn": self.execution_arn,
             "needs_review": self.needs_review,
             "review_count": self.review_count,
+            "profile": self.profile_name,
             "last_error": self.last_error,
             "attempts": self.attempts,
             "last_error_at": _iso(self.last_error_at),

@@ -145,6 +145,12 @@ def _start(pipeline: Pipeline, message_id: str, body: bytes) -> None:
         if not tx.execute("claim_invoice_event", (container.id, message_id)):
             raise AlreadyClaimed  # undoes this container: the first one stands
 
-    submit.receive(
-        pipeline, f"event-{message_id}.json", body, tenant=tenant, source="event", also=claim
+    submit.receive(  # checked as it is when accepted: read as it is, with no profile
+        pipeline,
+        f"event-{message_id}.json",
+        body,
+        tenant=tenant,
+        source="event",
+        also=claim,
+        choose_profile=False,
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from invoiceflow.digitize import DigitizeError, from_json, parse, to_json
+from invoiceflow.digitize import DigitizeError, from_json, load_profile, parse, to_json
 from invoiceflow.engine.client import StepFunctionsClient, TaskAnswer
 from invoiceflow.pipeline import actions, containers
 from invoiceflow.pipeline.blobs import BlobStore
@@ -116,7 +116,13 @@ class Handlers:
         rows: list[tuple[str, int, str]] = []
         count = size = 0
         try:
-            for position, invoice in enumerate(parse(self.blobs.path(container.blob))):
+            rules = load_profile(json.loads(container.profile)) if container.profile else None
+        except (ValueError, DigitizeError) as exc:
+            raise MalformedFile(
+                f"The profile {container.profile_name} cannot be used: {exc}"
+            ) from None
+        try:
+            for position, invoice in enumerate(parse(self.blobs.path(container.blob), rules)):
                 text = to_json(invoice).decode()
                 rows.append((container.id, position, text))
                 count += 1

@@ -16,8 +16,9 @@ import orjson
 from invoiceflow.engine.executions import create_execution
 from invoiceflow.functions import Registry
 from invoiceflow.functions.worker import full_worker
-from invoiceflow.pipeline import Pipeline, containers
+from invoiceflow.pipeline import Pipeline, containers, profiles
 from invoiceflow.pipeline.containers import Container
+from invoiceflow.pipeline.profiles import Chosen
 from invoiceflow.store import Transaction
 
 TERMINAL = ("Done", "Error")
@@ -31,17 +32,35 @@ def receive(
     tenant: str = "default",
     source: str = "upload",
     also: Callable[[Transaction, Container], None] | None = None,
+    profile: Chosen | None = None,
+    choose_profile: bool = True,
 ) -> Container:
     """Store ``data`` as a new container and start its workflow, in one commit: a container
     never exists without the execution that processes it. ``also`` runs inside that commit
-    (to record, say, which request created the container)."""
+    (to record, say, which request created the container). The file is read with
+    ``profile``, or else (unless ``choose_profile`` is false) with the tenant's stored
+    profile that matches it (see profiles.choose); the container records which."""
+    if profile is None and choose_profile:
+        profile = profiles.choose(pipeline.engine.db, tenant, name, data)
     key, digest = pipeline.blobs.put(data)
     container_id = containers.new_id()
     now = time.time()
     with pipeline.engine.runtime.transaction() as tx:
         tx.execute(
             "insert_container",
-            (container_id, tenant, source, name, digest, len(data), key, now, now),
+            (
+                container_id,
+                tenant,
+                source,
+                name,
+                digest,
+                len(data),
+                key,
+                now,
+                now,
+                profile.name if profile else None,
+                profile.content if profile else None,
+            ),
         )
         _, arn, _, _ = create_execution(
             tx, pipeline.state_machine_arn, container_id, _input(container_id), now, tenant=tenant

@@ -14,12 +14,13 @@ from invoiceflow.api.context import Svc, Tenant
 from invoiceflow.api.errors import ApiError, not_found, responses
 from invoiceflow.api.json_body import JsonRoute
 from invoiceflow.api.models import ContainerOut, ContainerPage, InvoicePage, State
+from invoiceflow.api.routes import profiles as profiles_routes
 from invoiceflow.api.routes.invoices import invoice_page
-from invoiceflow.pipeline import containers, submit
+from invoiceflow.pipeline import containers, profiles, submit
 from invoiceflow.pipeline.containers import Container
 from invoiceflow.store import ConstraintViolation, Transaction
 
-router = APIRouter(prefix="/v1/containers", tags=["containers"], route_class=JsonRoute)
+files = APIRouter(prefix="/v1/containers", tags=["containers"], route_class=JsonRoute)
 ROUTE = "containers"  # idempotency keys are per route
 
 UPLOAD_BODY: dict[str, Any] = {
@@ -30,7 +31,13 @@ UPLOAD_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "profile": {
+                            "type": "string",
+                            "description": "A stored profile to read the file with.",
+                        },
+                    },
                 }
             },
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
@@ -57,6 +64,7 @@ def container_out(c: Container) -> ContainerOut:
         last_error_at=datetime.fromtimestamp(c.last_error_at).astimezone()
         if c.last_error_at is not None
         else None,
+        profile=c.profile_name,
         execution_arn=c.execution_arn,
         created=datetime.fromtimestamp(c.created).astimezone(),
         updated=datetime.fromtimestamp(c.updated).astimezone(),
@@ -71,7 +79,7 @@ def own_container(svc: Svc, tenant: str, container_id: str) -> Container:
     return found
 
 
-@router.post(
+@files.post(
     "",
     status_code=201,
     response_model=ContainerOut,
@@ -85,21 +93,43 @@ async def upload(
     tenant: Tenant,
     x_filename: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header()] = None,
+    profile: Annotated[
+        str | None,
+        Query(
+            description="Read the file with this stored profile (also a multipart form "
+            "field). Without it, a profile matching the file's name or supplier is used."
+        ),
+    ] = None,
 ) -> Response:
     key = idempotency.checked(idempotency_key)
-    name, data = await uploads.read_file(request, svc.max_upload, x_filename)
-    return await run_in_threadpool(_store, svc, tenant, name, data, key)
+    upload = await uploads.read_file(request, svc.max_upload, x_filename)
+    if profile and upload.profile and profile != upload.profile:
+        raise ApiError(
+            400,
+            "ConflictingProfiles",
+            f"The query names profile {profile!r} and the form {upload.profile!r}; name one.",
+        )
+    named = profile or upload.profile
+    return await run_in_threadpool(_store, svc, tenant, upload.name, upload.data, key, named)
 
 
-def _store(svc: Svc, tenant: str, name: str, data: bytes, key: str | None) -> Response:
+def _store(
+    svc: Svc, tenant: str, name: str, data: bytes, key: str | None, named: str | None = None
+) -> Response:
     """A new container, or, for a repeated Idempotency-Key, the first response (refused
-    when the key came with another file)."""
+    when the key came with another file, or another profile)."""
     digest = ""
     if key is not None:
-        digest = idempotency.upload_digest(name, data)
+        digest = idempotency.upload_digest(f"{name}\0profile={named}" if named else name, data)
         replayed = idempotency.replay(svc.db, tenant, ROUTE, key, digest)
         if replayed is not None:
             return replayed
+    chosen = None
+    if named is not None:
+        try:
+            chosen = profiles.named(svc.db, tenant, named)
+        except profiles.ProfileError as exc:
+            raise ApiError(400, "UnknownProfile", f"{exc}.") from None
     answer: dict[str, Any] = {}
 
     def record(tx: Transaction, container: Container) -> None:
@@ -110,7 +140,9 @@ def _store(svc: Svc, tenant: str, name: str, data: bytes, key: str | None) -> Re
             idempotency.remember(tx, tenant, ROUTE, key, 201, body, headers, digest)
 
     try:
-        submit.receive(svc.pipeline, name, data, tenant=tenant, source="api", also=record)
+        submit.receive(
+            svc.pipeline, name, data, tenant=tenant, source="api", also=record, profile=chosen
+        )
     except ConstraintViolation:
         replayed = idempotency.replay(svc.db, tenant, ROUTE, key, digest) if key else None
         if replayed is None:
@@ -121,7 +153,7 @@ def _store(svc: Svc, tenant: str, name: str, data: bytes, key: str | None) -> Re
     )
 
 
-@router.get("", response_model=ContainerPage, responses=responses(400, 401, 422))
+@files.get("", response_model=ContainerPage, responses=responses(400, 401, 422))
 def list_containers(
     svc: Svc,
     tenant: Tenant,
@@ -160,12 +192,12 @@ def list_containers(
     )
 
 
-@router.get("/{container_id}", response_model=ContainerOut, responses=responses(401, 404))
+@files.get("/{container_id}", response_model=ContainerOut, responses=responses(401, 404))
 def get_container(svc: Svc, tenant: Tenant, container_id: str) -> ContainerOut:
     return container_out(own_container(svc, tenant, container_id))
 
 
-@router.get(
+@files.get(
     "/{container_id}/invoices", response_model=InvoicePage, responses=responses(400, 401, 404)
 )
 def container_invoices(
@@ -179,7 +211,7 @@ def container_invoices(
     return invoice_page(svc, tenant, cursor, limit, container=container_id)
 
 
-@router.post(
+@files.post(
     "/{container_id}/retry", response_model=ContainerOut, responses=responses(401, 404, 409)
 )
 def retry(svc: Svc, tenant: Tenant, container_id: str) -> ContainerOut:
@@ -188,3 +220,9 @@ def retry(svc: Svc, tenant: Tenant, container_id: str) -> ContainerOut:
     if found.state != "Error":
         raise ApiError(409, "NotInError", f"The container is {found.state}; only Error is retried.")
     return container_out(submit.start(svc.pipeline, container_id))
+
+
+# What the app includes: the containers, and the profiles their files are read with.
+router = APIRouter()
+router.include_router(files)
+router.include_router(profiles_routes.router)

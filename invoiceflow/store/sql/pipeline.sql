@@ -1,19 +1,21 @@
 -- name: insert_container
+-- A received file, New, with the profile (name and content) it is to be read with, if any.
 INSERT INTO containers
-    (id, tenant, source, name, sha256, size, blob, state, created, updated)
-VALUES (?, ?, ?, ?, ?, ?, ?, 'New', ?, ?)
+    (id, tenant, source, name, sha256, size, blob, state, created, updated, profile_name,
+     profile)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'New', ?, ?, ?, ?)
 
 -- name: get_container
 SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
        created_count, execution_arn, created, updated, review_count, last_error, attempts,
-       last_error_at
+       last_error_at, profile_name, profile
 FROM containers WHERE id = ?
 
 -- name: page_own_containers
 -- A tenant's containers newest first, after the cursor (created, id), of one state or any.
 SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
        created_count, execution_arn, created, updated, review_count, last_error, attempts,
-       last_error_at
+       last_error_at, profile_name, profile
 FROM containers
 WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ?
   AND (created < ? OR (created = ? AND id < ?))
@@ -23,7 +25,7 @@ ORDER BY created DESC, id DESC LIMIT ?
 -- The same, only those with invoices carrying error-level problems (a partial index holds them).
 SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
        created_count, execution_arn, created, updated, review_count, last_error, attempts,
-       last_error_at
+       last_error_at, profile_name, profile
 FROM containers
 WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND review_count > 0
   AND (created < ? OR (created = ? AND id < ?))
@@ -33,7 +35,7 @@ ORDER BY created DESC, id DESC LIMIT ?
 -- The same, only those with no invoice carrying an error-level problem.
 SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
        created_count, execution_arn, created, updated, review_count, last_error, attempts,
-       last_error_at
+       last_error_at, profile_name, profile
 FROM containers
 WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND review_count = 0
   AND (created < ? OR (created = ? AND id < ?))
@@ -179,3 +181,25 @@ SET state = 'Error', reason = ?, updated = ?,
     created_count = (SELECT COUNT(*) FROM invoices WHERE container_id = containers.id),
     review_count = (SELECT COUNT(*) FROM invoices WHERE container_id = containers.id AND errors > 0)
 WHERE id = ? AND execution_arn = ? AND state IN ('New', 'Processing')
+
+-- name: put_profile
+-- A tenant's profile by name, created or replaced (keeping when it was first made).
+INSERT INTO profiles (tenant, name, profile, match_supplier, match_file, created, updated)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (tenant, name) DO UPDATE SET
+    profile = excluded.profile, match_supplier = excluded.match_supplier,
+    match_file = excluded.match_file, updated = excluded.updated
+
+-- name: get_profile
+-- One of a tenant's profiles by name.
+SELECT tenant, name, profile, match_supplier, match_file, created, updated
+FROM profiles WHERE tenant = ? AND name = ?
+
+-- name: list_profiles
+-- A tenant's profiles by name (the order in which automatic matches are tried).
+SELECT tenant, name, profile, match_supplier, match_file, created, updated
+FROM profiles WHERE tenant = ? ORDER BY name
+
+-- name: delete_profile
+-- Forget a tenant's profile; containers read with it keep their copy.
+DELETE FROM profiles WHERE tenant = ? AND name = ?
