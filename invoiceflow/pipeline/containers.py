@@ -129,7 +129,7 @@ def page(
     created, item = before
     rows = tx.fetch(
         PAGE_QUERIES[needs_review],
-        (tenant, state, state, since, created, created, item, limit),
+        (tenant, state, state, since, created, item, limit),
     )
     return [Container(*r) for r in rows]
 

@@ -157,3 +157,25 @@ def test_an_export_that_cannot_write_names_its_folder(w: World, tmp_path: Path) 
     assert container.last_error is not None and container.last_error.startswith("export: ")
     assert str(blocked) in container.last_error and container.attempts == 2
     assert f"Last error (attempt 2): export: {blocked}" in (container.reason or "")
+
+
+def test_listings_walk_their_indexes_instead_of_sorting_every_row(w: World) -> None:
+    """Newest first from a cursor, with or without the review filter: the plan reads the
+    listing index from the cursor on, never sorting a tenant's every container."""
+    queries = {
+        "page_own_containers": "containers_listing",
+        "page_containers_needing_review": "containers_needing_review",
+        "list_invoices_with_problems": "invoices_with_problems",
+        "page_invoices_with_problems": "invoices_with_problems",
+    }
+    for query, index in queries.items():
+        placeholders = w.db.sql(query).count("?")
+        with w.db.transaction(write=False) as tx:
+            plan = " / ".join(
+                str(row[-1])
+                for row in tx.fetch_raw(
+                    f"EXPLAIN QUERY PLAN {w.db.sql(query)}", [None] * placeholders
+                )
+            )
+        assert f"USING INDEX {index}" in plan, (query, plan)
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, (query, plan)  # only its right part

@@ -12,13 +12,13 @@ SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count
 FROM containers WHERE id = ?
 
 -- name: page_own_containers
--- A tenant's containers newest first, after the cursor (created, id), of one state or any.
+-- A tenant's containers newest first after a cursor (created, id), walking the index unsorted.
 SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
        created_count, execution_arn, created, updated, review_count, last_error, attempts,
        last_error_at, profile_name, profile
 FROM containers
 WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ?
-  AND (created < ? OR (created = ? AND id < ?))
+  AND (created, id) < (?, ?)
 ORDER BY created DESC, id DESC LIMIT ?
 
 -- name: page_containers_needing_review
@@ -28,7 +28,7 @@ SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count
        last_error_at, profile_name, profile
 FROM containers
 WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND review_count > 0
-  AND (created < ? OR (created = ? AND id < ?))
+  AND (created, id) < (?, ?)
 ORDER BY created DESC, id DESC LIMIT ?
 
 -- name: page_containers_not_needing_review
@@ -38,7 +38,7 @@ SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count
        last_error_at, profile_name, profile
 FROM containers
 WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND review_count = 0
-  AND (created < ? OR (created = ? AND id < ?))
+  AND (created, id) < (?, ?)
 ORDER BY created DESC, id DESC LIMIT ?
 
 -- name: set_execution
