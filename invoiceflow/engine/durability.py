@@ -24,7 +24,9 @@ budget (``runtime.INLINE_BUDGET``, 0.2 s), then commits every execution of its r
 So a Task's handler may start before the previous Task's result is committed, and a crash
 before the round's commit repeats every handler the round ran: for one execution, a chain of
 consecutive Tasks (Charge, Ship, Notify all again, in order), at most a round's worth.
-This is the fastest mode: one commit per round, however many steps it took.
+A callback Task (``.waitForTaskToken``) whose handler ran in that round handed out a token
+that was never recorded: answering it fails with ``TaskDoesNotExist``, and the rerun hands
+out a new one. This is the fastest mode: one commit per round, however many steps it took.
 
 ``per-step``: every Task is recorded as Step Functions Standard records it. Its handler runs
 only once the Task's scheduling (``LambdaFunctionScheduled``/``TaskScheduled``, and so
@@ -32,14 +34,16 @@ everything before it, the previous Task's result included) is committed, and its
 committed before any state after it starts. A crash repeats only the handlers that were
 running, or had finished but whose results were not committed yet: at most one per path of
 the execution (one per running Parallel branch or Map iteration). A handler whose successor
-has started never runs again. Commits are still grouped: a round advances every execution
-it holds by one step (its Tasks scheduled, or its scheduled Tasks run and their results fed
-to it), then commits them all in one transaction, one flush to disk, and takes further steps
-while the round is young: its handlers have had less than ``runtime.INLINE_BUDGET`` and
-the round less than ``runtime.STEPS_TIME`` (0.5 s, commits included; a stop asked for
-meanwhile waits for the round). A three-Task workflow takes four commits instead of one,
-each serving up to a round's worth of executions. Tasks a round has no time left for are
-left as tasks any worker runs, their results committed likewise before the next state.
+has started never runs again. A callback Task's token is recorded with its scheduling, so a
+rerun hands out the same token, and the first answer to it counts. Commits are still
+grouped: a round advances every execution it holds by one step (its Tasks scheduled, or its
+scheduled Tasks run and their results fed to it), then commits them all in one transaction,
+one flush to disk, and takes further steps while the round is young: its handlers have had
+less than ``runtime.INLINE_BUDGET`` and the round less than ``runtime.STEPS_TIME`` (0.5 s,
+commits included; a stop asked for meanwhile waits for the round). A three-Task workflow
+takes four commits instead of one, each serving up to a round's worth of executions. Tasks a
+round has no time left for are left as tasks any worker runs, their results committed
+likewise before the next state.
 
 Neither mode makes a handler's outside effects exactly-once: per-step narrows what a crash
 repeats to the step in flight; only an idempotency key makes the repeat harmless.

@@ -372,3 +372,55 @@ def test_what_a_worker_dying_in_a_handler_leaves_is_taken_over(
         left = [tx.fetch_raw(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("mailbox", "tasks")]
     assert left == [0, 0]
     db.close()
+
+
+@pytest.mark.parametrize("durability", ["per-step", "batched"])
+def test_the_token_a_callback_handler_run_again_after_a_crash_hands_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durability: str
+) -> None:
+    """Per step, the same token (recorded with the Task's scheduling); batched, a new one,
+    and the token the first run handed out was never recorded. (The engine's default is the
+    other mode.)"""
+    handed: list[str] = []
+
+    def ask(event: Any, _ctx: Any) -> None:
+        handed.append(event["token"])
+        if len(handed) == 1:
+            raise Died
+
+    registry = Registry()
+    registry.register("probe", lambda event, _ctx: event["k"])
+    registry.register("ask", ask)
+    db = SQLiteDatabase(str(tmp_path / "callback.db"))
+    db.migrate()
+    clock = Clock()
+    default = "batched" if durability == "per-step" else "per-step"
+    engine = Engine.open(db, invoker=registry, clock=clock, durability=default)
+    sfn = engine.client
+    sm = sfn.create_state_machine(
+        name="m", definition=json.dumps(CALLBACK_AFTER_TASK), durability=durability
+    )
+    ex = sfn.start_execution(stateMachineArn=sm["stateMachineArn"], name="e0")["executionArn"]
+    monkeypatch.setattr(Runtime, "_release_round", lambda *_: None)
+    with pytest.raises(Died):
+        engine.runtime.run_round("dead")
+    monkeypatch.undo()
+    clock.skip(clock.now() + LEASE + 1)
+    other = Worker(engine.runtime, name="other")
+    while other.run_once():
+        pass
+    first, again = handed
+    if durability == "per-step":
+        assert again == first
+    else:
+        assert again != first
+        with pytest.raises(ClientError) as err:
+            sfn.send_task_success(taskToken=first, output="{}")
+        assert code(err) == "TaskDoesNotExist"
+    sfn.send_task_success(taskToken=again, output='{"approved": true}')
+    while other.run_once():
+        pass
+    described = sfn.describe_execution(executionArn=ex)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"])["answer"] == {"approved": True}
+    db.close()
