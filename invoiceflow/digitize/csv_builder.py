@@ -11,7 +11,14 @@ from decimal import ROUND_HALF_UP, Decimal, DecimalException
 
 from invoiceflow.digitize import limits
 from invoiceflow.digitize.model import Invoice, Line, Party, Problem, Source, TaxSubtotal
-from invoiceflow.digitize.numbers import DAY_FIRST, DateOrder, date_readings, number, read_date
+from invoiceflow.digitize.numbers import (
+    DAY_FIRST,
+    GROUPED,
+    DateOrder,
+    date_readings,
+    number,
+    read_date,
+)
 from invoiceflow.digitize.profiles import FIELDS, LINE_FIELDS
 from invoiceflow.digitize.totals import complete_totals
 
@@ -26,6 +33,7 @@ class Layout:
 
     columns: dict[str, int]
     mark: str
+    mark_shown: bool  # the profile names the mark, or the file's numbers show it
     date_format: str | None  # the profile's: every date is read with it, and only with it
     dates: DateOrder  # otherwise: the order the file's dates show, learnt as they are read
 
@@ -77,6 +85,17 @@ class InvoiceRows:
                 )
             )
             return None
+        if other is None and not self.layout.mark_shown and GROUPED.match(text.translate(_NOISE)):
+            self.problems.append(
+                Problem(
+                    "ambiguous_number",
+                    f"{shown!r} reads as {number(text, '.')} or {number(text, ',')} "
+                    "(thousands separator or decimal mark), and no other number of the file "
+                    f"shows which its decimal mark is; read as {value}.",
+                    "warning",
+                    f"row {row_number}, {f}",
+                )
+            )
         if other and not self.mixed:
             self.mixed = True
             self.problems.append(
@@ -261,9 +280,9 @@ class InvoiceRows:
 
 _NOISE = str.maketrans("", "", " \u00a0\u202f'$€£¥+-()")
 _FITS = {  # what the file's own mark allows: the other mark only between groups of three
-    ".": re.compile(r"^[^,]*$|^(\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})*,\d{3})(\.\d*)?$"),  # 1,23,456
-    ",": re.compile(r"^[^.]*$|^\d{1,3}(\.\d{3})+(,\d*)?$"),
-}
+    ".": re.compile(r"^[^,]*$|^([1-9]\d{0,2}(,\d{3})+|[1-9]\d?(,\d{2})*,\d{3})(\.\d*)?$"),  # lakh
+    ",": re.compile(r"^[^.]*$|^[1-9]\d{0,2}(\.\d{3})+(,\d*)?$"),
+}  # a group never starts with 0: 0,125 is a decimal comma, not 125
 _OTHER = {  # unambiguously the other mark: it comes last, with one or two digits after it
     ".": re.compile(r"^(\d{1,3}(\.\d{3})+|\d+),\d{1,2}$"),
     ",": re.compile(r"^(\d{1,3}(,\d{3})+|\d+)\.\d{1,2}$"),

@@ -14,10 +14,16 @@ proves neither order (its other dates are ISO, or all both ways readable) or pro
 is read day first with an ``ambiguous_date`` warning naming the row, the field and the date
 it was read as, never swapped silently.
 
-A number that does not fit the file's decimal mark is read with the other mark only when
-that is unambiguous (``18,50`` in a file of ``4.50``: one or two digits after the last
-separator, which a thousands separator never has), with a ``mixed_number_format`` warning;
-otherwise it is refused as ``bad_number``, never read scaled. A line's amount (Total, Line
+The decimal mark is the one the numbers of the first 64 KiB show: a number only one mark
+reads (``12,5``, ``0,125``, ``1234,567``, ``1.234,56`` and ``1.234.567`` show a decimal
+comma; a thousands group never starts after a lone 0). When none shows it, the file is read
+with a decimal point, and a number either mark reads differently (``1,200``, ``1.125``: one
+separator followed by three digits) gets an ``ambiguous_number`` warning naming the row,
+the field and both readings. A number that does not fit the file's decimal mark is read
+with the other mark only when that is unambiguous (``18,50`` in a file of ``4.50``: one or
+two digits after the last separator, which a thousands separator never has), with a
+``mixed_number_format`` warning; otherwise it is refused as ``bad_number``, never read
+scaled. A line's amount (Total, Line
 Total, Amount, Net Amount, Extended Price and their synonyms) is checked against its
 quantity times its price; a row with only an amount is a quantity of 1. A column headed only
 "Total" is the line amount unless the file has another line-amount column, or it repeats one
@@ -43,7 +49,13 @@ from invoiceflow.digitize import limits
 from invoiceflow.digitize.csv_builder import InvoiceRows, Layout
 from invoiceflow.digitize.errors import DigitizeError
 from invoiceflow.digitize.model import Invoice
-from invoiceflow.digitize.numbers import DateOrder, date_readings, decimal_mark, number
+from invoiceflow.digitize.numbers import (
+    DateOrder,
+    date_readings,
+    decimal_mark,
+    decimal_marks,
+    number,
+)
 from invoiceflow.digitize.profiles import Profile
 
 SAMPLE = 1 << 16
@@ -366,7 +378,8 @@ def _layout(header: list[str], profile: Profile, sample: str, delimiter: str) ->
     order = DateOrder()
     for text in dates:
         order.learn(date_readings(text))
-    return Layout(columns, profile.decimal or decimal_mark(values), profile.date_format, order)
+    mark, shown = (profile.decimal, True) if profile.decimal else decimal_marks(values)
+    return Layout(columns, mark, shown, profile.date_format, order)
 
 
 def _ambiguous_total(columns: dict[str, int], total: int, rows: list[list[str]]) -> None:

@@ -10,23 +10,39 @@ from decimal import Decimal, InvalidOperation
 
 from invoiceflow.digitize.values import usable
 
-_COMMA = re.compile(r"^[-+(]?\d{1,3}(\.\d{3})*,\d+\)?$|^[-+(]?\d+,\d{1,2}\)?$")
-_DOT = re.compile(r"^[-+(]?\d{1,3}(,\d{3})*\.\d+\)?$|^[-+(]?\d+\.\d+\)?$")
-_GROUPED = re.compile(r"^[-+(]?\d{1,3}[.,]\d{3}\)?$")  # 1.200 or 1,200: either mark
+# What shows a decimal comma: a comma after groups of three split by dots (1.234,5), a comma
+# no thousands separator could be (0,125, 1234,567, 12,5), or several dots (1.234.567).
+_COMMA = re.compile(
+    r"^[-+(]?\d{1,3}(\.\d{3})*,\d+\)?$|^[-+(]?\d+,\d+\)?$|^[-+(]?\d{1,3}(\.\d{3}){2,}\)?$"
+)
+# and a decimal point, the other way round (1,234.5, 0.125, 1,234,567, lakh 1,23,456)
+_DOT = re.compile(
+    r"^[-+(]?\d{1,3}(,\d{3})*\.\d+\)?$|^[-+(]?\d+\.\d+\)?$|^[-+(]?\d{1,3}(,\d{3}){2,}\)?$"
+    r"|^[-+(]?\d{1,2}(,\d{2})+,\d{3}\)?$"
+)
+# 1.200 or 1,200, either mark: one separator followed by three digits, not after a lone 0
+GROUPED = re.compile(r"^[-+(]?[1-9]\d{0,2}[.,]\d{3}\)?$")
 _NOISE = str.maketrans("", "", " \u00a0\u202f'$€£¥")
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d", "%d-%m-%Y", "%Y/%m/%d")
 
 
 def decimal_mark(samples: Iterable[str]) -> str:
     """ "," when the sample numbers are written with decimal commas, else "."."""
+    return decimal_marks(samples)[0]
+
+
+def decimal_marks(samples: Iterable[str]) -> tuple[str, bool]:
+    """ "," when the sample numbers are written with decimal commas, else "."; and whether
+    they show it: some number only one mark reads, and more of them read by it than by
+    the other. Numbers such as 1,200 or 12.500 (``GROUPED``) show nothing."""
     comma = dot = 0
     for text in samples:
         value = text.translate(_NOISE)
-        if _GROUPED.match(value):
+        if GROUPED.match(value):
             continue
         comma += bool(_COMMA.match(value))
         dot += bool(_DOT.match(value))
-    return "," if comma > dot else "."
+    return ("," if comma > dot else "."), comma != dot
 
 
 def number(text: str, mark: str = ".") -> Decimal:

@@ -321,3 +321,40 @@ def test_a_short_export_in_a_code_page_is_read_in_it(name: str, encoding: str) -
     text = f"Rechnungsnummer;Lieferant;Menge;Einzelpreis\nR-7;{name};1;1,00\n"
     [inv] = parse(text.encode(encoding))
     assert inv.seller and inv.seller.name == name
+
+
+def test_a_number_either_mark_reads_is_flagged_when_the_file_shows_neither() -> None:
+    text = (
+        "Invoice,Currency,Seller,Qty,Price\n"
+        'A,EUR,S,"1,200",3\n'  # 1200, or 1.2 with a decimal comma
+        "A,EUR,S,2,7\n"
+        "A,EUR,S,1.125,8\n"  # 1.125, or 1125 with dots grouping thousands
+    )
+    [inv] = parse(text.encode())
+    assert [ln.quantity for ln in inv.lines] == [1200, 2, Decimal("1.125")]
+    unclear = [p for p in inv.problems if p.code == "ambiguous_number"]
+    assert [(p.location, p.severity) for p in unclear] == [
+        ("row 2, quantity", "warning"),
+        ("row 4, quantity", "warning"),
+    ]
+    assert "1200 or 1.200" in unclear[0].message
+    [shown] = parse(text.replace("A,EUR,S,2,7", "A,EUR,S,2,7.50").encode())
+    assert "ambiguous_number" not in {p.code for p in shown.problems}
+
+
+def test_a_number_after_a_lone_zero_is_a_decimal_not_thousands() -> None:
+    text = (
+        "Rechnungsnummer;Währung;Lieferant;Menge;Einzelpreis\n"
+        "R;EUR;L;1000;0,125\n"
+        "R;EUR;L;1000;0,250\n"
+    )
+    [inv] = parse(text.encode())
+    assert [ln.unit_price for ln in inv.lines] == [Decimal("0.125"), Decimal("0.250")]
+    assert [ln.net_amount for ln in inv.lines] == [Decimal("125.000"), Decimal("250.000")]
+    assert not {"bad_number", "mixed_number_format", "ambiguous_number"} & {
+        p.code for p in inv.problems
+    }
+    dotted = 'Invoice,Currency,Seller,Qty,Price\nA,EUR,S,1,4.50\nA,EUR,S,1000,"0,125"\n'
+    [refused] = parse(dotted.encode())  # 0,125 in a file of decimal points: refused, not 125
+    [bad] = [p for p in refused.problems if p.code == "bad_number"]
+    assert bad.location == "row 3, unit_price" and refused.lines[1].unit_price is None
