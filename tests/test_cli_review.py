@@ -92,3 +92,27 @@ def test_listing_mistakes_are_one_line(runner: CliRunner) -> None:
     assert missing.exit_code == 1 and missing.stderr == "error: no container nope\n"
     retried = runner.invoke(app, ["containers", "retry", "nope"])
     assert retried.exit_code == 1 and retried.stderr == "error: no container nope\n"
+
+
+def test_a_retried_action_shows_in_the_listing_and_in_show(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A container whose webhook is being tried again (its row set as a worker leaves it):
+    the listing's REASON says so, and show has the error and the attempt."""
+    from invoiceflow.store import open_database
+
+    (tmp_path / "clean.csv").write_bytes(CLEAN)
+    sent = runner.invoke(app, ["submit", "--json", "clean.csv"])  # no worker: stays New
+    container_id = json.loads(sent.stdout)["id"]
+    db = open_database(f"sqlite:///{tmp_path / 'invoiceflow.db'}")
+    with db.transaction() as tx:
+        tx.execute("start_processing", (1.0, container_id))
+        error = "webhook: http://127.0.0.1:9/hook cannot be reached: refused"
+        tx.execute("record_action_error", (error, 3, 2.0, 2.0, container_id))
+    db.close()
+    listed = runner.invoke(app, ["containers", "list"]).stdout.splitlines()
+    assert "Processing" in listed[1]
+    assert f"retrying (attempt 3): {error}" in listed[1]
+    shown = json.loads(runner.invoke(app, ["containers", "show", container_id]).stdout)
+    assert (shown["state"], shown["last_error"], shown["attempts"]) == ("Processing", error, 3)
+    assert shown["last_error_at"] == "1970-01-01T00:00:02+00:00"
