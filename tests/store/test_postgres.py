@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -28,7 +29,7 @@ from invoiceflow.engine.worker import Worker
 from invoiceflow.functions import Registry
 from invoiceflow.queues import Queues, SQSClient
 from invoiceflow.store import ConstraintViolation, Database
-from invoiceflow.store.database import migrations
+from invoiceflow.store.database import migrations, named_queries, split_statements
 from invoiceflow.store.postgres import PostgresDatabase, Statement, translate
 from tests.store import test_contract as contract
 
@@ -120,6 +121,47 @@ def test_raw_sql_with_percent_signs_and_parameters(db: Database) -> None:
     with db.transaction(write=False) as tx:
         assert tx.fetch_raw("SELECT '100%' || ?, 7 % 3", ("!",)) == [("100%!", 1)]
         assert tx.fetch_raw("SELECT ? IS NULL, ? IS NULL", (None, 1.5)) == [(True, False)]
+
+
+def _overrides() -> list[str]:
+    shared, ours = named_queries("sqlite"), named_queries("postgres")
+    return sorted(name for name in ours if ours[name] != shared.get(name))
+
+
+def test_every_override_takes_the_shared_parameters_and_gives_the_shared_columns(
+    db: Database, tmp_path: Path
+) -> None:
+    """An override must follow its shared query when that one changes: the same number of
+    parameters, the same columns back (run on empty tables; NULL or 0 for every parameter)."""
+    shared, ours = named_queries("sqlite"), named_queries("postgres")
+    assert {"claim_executions", "claim_task", "receive_messages", "claim_slot"} <= set(_overrides())
+    lite = sqlite3.connect(tmp_path / "columns.db", isolation_level=None)
+    for _version, text in migrations("sqlite"):
+        for statement in split_statements(text):
+            lite.execute(statement)
+    assert isinstance(db, PostgresDatabase)
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        for name in _overrides():
+            assert name in shared, f"{name} overrides no shared query"
+            count = shared[name].count("?")
+            lite.execute("BEGIN")
+            expected = lite.execute(shared[name], [0] * count).description
+            lite.execute("ROLLBACK")
+            statements = translate(ours[name])
+            taken = {i for s in statements for i in (s.order or range(s.text.count("%s")))}
+            assert max(taken, default=-1) < count, f"{name} takes more parameters than shared"
+            conn.execute("BEGIN")
+            cursor = conn.cursor()
+            for s in statements:
+                cursor.execute(s.text, s.arguments([None] * count))
+            conn.execute("ROLLBACK")
+            got = [c.name for c in cursor.description or ()]
+            want = [c[0] for c in expected or ()]
+            assert len(got) == len(want), name
+            # SQLite names an expression by its text; PostgreSQL by its function
+            assert [g for g, w in zip(got, want, strict=True) if w.isidentifier()] == [
+                w for w in want if w.isidentifier()
+            ], name
 
 
 # -- the contract --------------------------------------------------------------------------

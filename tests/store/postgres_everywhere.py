@@ -1,0 +1,107 @@
+"""A pytest plugin that runs other test modules on PostgreSQL, unchanged:
+
+    pytest -p tests.store.postgres_everywhere tests/queues tests/engine/test_execution.py
+
+The databases those tests open by URL (``invoiceflow.store.open_database``, imported after
+this plugin) and through ``invoiceflow.testing.run`` become PostgreSQL schemas of their
+own in one database: a schema costs milliseconds where a database costs seconds, and a
+migrated one is emptied and reused rather than migrated again. Tests that build ``SQLiteDatabase``
+themselves (files, crashes, upgrades of SQLite files) stay on SQLite.
+
+The server and database are ``INVOICEFLOW_TEST_POSTGRES`` (a URL without a database name,
+by default the local server) and ``INVOICEFLOW_TEST_POSTGRES_DB`` (by default ``test``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import uuid
+from typing import Any
+
+import psycopg
+
+import invoiceflow.store
+import invoiceflow.testing
+from invoiceflow.store import Database
+from invoiceflow.store.postgres import PostgresDatabase
+
+SERVER = os.environ.get("INVOICEFLOW_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+DATABASE = os.environ.get("INVOICEFLOW_TEST_POSTGRES_DB", "test")
+
+
+_open: dict[str, int] = {}  # schema -> databases open on it
+_schemas: dict[str, str] = {}  # a file URL -> its schema, while open
+_spare: list[str] = []  # migrated schemas emptied for the next in-memory database
+
+
+class ThrowawayDatabase(PostgresDatabase):
+    """A PostgreSQL schema standing for one SQLite database: empty for an in-memory one,
+    shared by the databases open on the same file at once; when the last of them closes,
+    it is emptied for reuse (migrated) or dropped."""
+
+    def __init__(self, key: str | None = None) -> None:
+        self._admin = f"{SERVER}/{DATABASE}"
+        schema = _schemas.get(key) if key is not None else None
+        if schema is None and key is None and _spare:
+            schema = _spare.pop()
+        if schema is None:
+            schema = f"t_{uuid.uuid4().hex}"
+            with psycopg.connect(self._admin, autocommit=True) as admin:
+                admin.execute(f'CREATE SCHEMA "{schema}"')
+            if key is not None:
+                _schemas[key] = schema
+        self.schema = schema
+        self._key = key
+        _open[schema] = _open.get(schema, 0) + 1
+        super().__init__(f"{self._admin}?options=-csearch_path%3D{schema}", max_size=8)
+
+    def close(self) -> None:
+        super().close()
+        _open[self.schema] -= 1
+        if _open[self.schema]:
+            return
+        del _open[self.schema]
+        if self._key is not None:
+            del _schemas[self._key]
+        with psycopg.connect(self._admin, autocommit=True) as admin:
+            tables = [
+                row[0]
+                for row in admin.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (self.schema,)
+                )
+            ]
+            if self._key is None and "schema_version" in tables:
+                # Migrated: emptied, it serves the next in-memory database (migrating
+                # costs far more than emptying).
+                names = ", ".join(f'"{self.schema}"."{t}"' for t in tables if t != "schema_version")
+                admin.execute(f"TRUNCATE {names} RESTART IDENTITY")
+                _spare.append(self.schema)
+            else:
+                admin.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+
+@atexit.register
+def _drop_spares() -> None:
+    if not _spare:
+        return
+    with psycopg.connect(f"{SERVER}/{DATABASE}", autocommit=True) as admin:
+        for schema in _spare:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    _spare.clear()
+
+
+def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
+    path = invoiceflow.store.database_path(url)
+    db = ThrowawayDatabase(None if path == ":memory:" else path)
+    if migrate:
+        db.migrate()
+    return db
+
+
+def _sqlite_database(path: str, **_: Any) -> Database:
+    return ThrowawayDatabase()
+
+
+vars(invoiceflow.store)["open_database"] = open_database
+vars(invoiceflow.testing)["SQLiteDatabase"] = _sqlite_database
