@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from invoiceflow.engine import ClientError, Clock, Engine
+from invoiceflow.engine import ClientError, Clock, Engine, runtime
 from invoiceflow.engine.runtime import LEASE, Runtime
 from invoiceflow.engine.worker import Worker
 from invoiceflow.functions import Registry
@@ -88,6 +88,15 @@ class Probe:
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         return list(self.client.get_execution_history(executionArn=arn)["events"])
+
+
+@pytest.fixture(autouse=True)
+def unhurried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rounds with time enough for every handler, none sent to the background, however
+    loaded the machine: what a round runs before it commits depends on durability alone."""
+    monkeypatch.setattr(runtime, "INLINE_BUDGET", 60.0)
+    monkeypatch.setattr(runtime, "STEPS_TIME", 60.0)
+    monkeypatch.setattr(runtime, "LONG_HANDLER", 60.0)
 
 
 @pytest.fixture
@@ -341,10 +350,11 @@ def test_what_a_worker_dying_in_a_handler_leaves_is_taken_over(
     sm = sfn.create_state_machine(name="m", definition=json.dumps(THREE), durability=durability)
     ex = sfn.start_execution(stateMachineArn=sm["stateMachineArn"], name="e0")["executionArn"]
 
+    release = Runtime._release_round
     monkeypatch.setattr(Runtime, "_release_round", lambda *_: None)
     with pytest.raises(Died):
         engine.runtime.run_round("dead")
-    monkeypatch.undo()
+    monkeypatch.setattr(Runtime, "_release_round", release)
     with db.transaction(write=False) as tx:
         leases = tx.fetch_raw("SELECT lease_owner FROM executions")
         tasks = tx.fetch_raw("SELECT task_id, lease_owner FROM tasks")
@@ -401,10 +411,11 @@ def test_the_token_a_callback_handler_run_again_after_a_crash_hands_out(
         name="m", definition=json.dumps(CALLBACK_AFTER_TASK), durability=durability
     )
     ex = sfn.start_execution(stateMachineArn=sm["stateMachineArn"], name="e0")["executionArn"]
+    release = Runtime._release_round
     monkeypatch.setattr(Runtime, "_release_round", lambda *_: None)
     with pytest.raises(Died):
         engine.runtime.run_round("dead")
-    monkeypatch.undo()
+    monkeypatch.setattr(Runtime, "_release_round", release)
     clock.skip(clock.now() + LEASE + 1)
     other = Worker(engine.runtime, name="other")
     while other.run_once():

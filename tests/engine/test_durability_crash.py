@@ -167,8 +167,10 @@ def test_a_worker_killed_inside_a_handler(tmp_path: Path, durability: str, defau
     run = Run(tmp_path, [durability], n=40)
     doomed = run.spawn("doomed", kill_at=2, default=default)
     assert doomed.wait(timeout=120) == -signal.SIGKILL
-    before = run.attempts()
-    [(victim, _, done)] = [a for a in before if a[1] == 2]  # it died in its first T2
+    with sqlite3.connect(run.effects) as conn:
+        [(victim,)] = conn.execute("SELECT name FROM kills").fetchall()
+    # (Another T2 may have started too if the victim's was slow to die: it counts as any.)
+    [done] = [d for name, k, d in run.attempts() if (name, k) == (victim, 2)]
     run.finish(default)
 
     attempts = run.check_exactly_once()
@@ -177,14 +179,11 @@ def test_a_worker_killed_inside_a_handler(tmp_path: Path, durability: str, defau
         assert done == 1
         assert [a for a in attempts if a[2] != a[1] - 1] == []  # each result before the next
         assert runs[victim] == [1, 2, 2, 3]
-        assert len(attempts) == 3 * run.n + 1
+        assert all(ks == sorted(ks) for ks in runs.values())  # nothing went back
     else:
         # Its T1 ran in the same round, uncommitted (unless it went on in the background,
         # committed on its own): then it ran again after the crash.
-        expected = [1, 2, 1, 2, 3] if done == 0 else [1, 2, 2, 3]
-        assert runs[victim] == expected
-        assert len(attempts) == 3 * run.n + len(expected) - 3
-    assert all(ks == [1, 2, 3] for name, ks in runs.items() if name != victim)
+        assert runs[victim] == ([1, 2, 1, 2, 3] if done == 0 else [1, 2, 2, 3])
     print(f"{durability}: {victim} ran {runs[victim]}")
 
 
