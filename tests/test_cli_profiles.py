@@ -92,6 +92,8 @@ def test_stored_profiles_are_chosen_by_file_name_or_supplier(runner: CliRunner) 
         (PROFILE, ["submit", "--profile", "missing.yaml", "plain.csv"], "no such file"),
         (PROFILE, ["submit", "--profile", "nope", "plain.csv"], "no profile named 'nope'"),
         ("encoding: klingon\n", ["profiles", "set", "p", "p.yaml"], "encoding 'klingon'"),
+        ("date_format: '%Y'\n", ["profiles", "set", "p", "p.yaml"], "whole date"),
+        ("delimiter: ';;'\n", ["profiles", "set", "p", "p.yaml"], "one character"),
         (PROFILE, ["profiles", "set", "a b", "p.yaml"], "profile name 'a b'"),
         (PROFILE, ["profiles", "delete", "nope"], "no profile named 'nope'"),
         (PROFILE, ["profiles", "show", "nope"], "no profile named 'nope'"),

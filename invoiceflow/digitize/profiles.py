@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,16 +159,28 @@ def check_profile(source: str | Path | dict[str, Any]) -> Profile:
                 "bad_profile", f"The profile's encoding {encoding!r} is not one Python knows."
             ) from None
     date_format = data.get("date_format")
-    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+    if date_format is not None and not _date_format(date_format):
         raise DigitizeError(
             "bad_profile",
-            "The profile's date_format must be a strftime pattern such as '%d.%m.%Y'.",
+            "The profile's date_format must be a strftime pattern for a whole date, "
+            "such as '%d.%m.%Y'.",
         )
     if not any(
         (profile.columns, profile.jsonata, delimiter, profile.decimal, encoding, date_format)
     ):
         raise DigitizeError("bad_profile", "The profile says nothing: name some columns.")
     return profile
+
+
+def _date_format(pattern: Any) -> bool:
+    """Whether ``pattern`` reads back a date it wrote (a strftime pattern with a day)."""
+    if not isinstance(pattern, str) or "%" not in pattern:
+        return False
+    sample = datetime(2026, 11, 23)
+    try:
+        return datetime.strptime(sample.strftime(pattern), pattern).date() == sample.date()
+    except ValueError:
+        return False
 
 
 def to_mapping(profile: Profile) -> dict[str, Any]:
