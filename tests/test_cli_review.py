@@ -88,6 +88,9 @@ def test_listing_mistakes_are_one_line(runner: CliRunner) -> None:
     wrong = runner.invoke(app, ["containers", "list", "--state", "Finished"])
     assert wrong.exit_code == 2 and wrong.stderr.count("\n") == 1
     assert "New, Processing, Done, Error" in wrong.stderr
+    for group in ("containers", "invoices"):
+        none = runner.invoke(app, [group, "list", "--limit", "0"])
+        assert none.exit_code == 2 and none.stderr == "error: --limit 0: list at least 1\n"
     missing = runner.invoke(app, ["containers", "show", "nope"])
     assert missing.exit_code == 1 and missing.stderr == "error: no container nope\n"
     retried = runner.invoke(app, ["containers", "retry", "nope"])

@@ -41,7 +41,7 @@ def containers_list(
             "--needs-review", help="Only containers with invoices that have error-level problems."
         ),
     ] = False,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
     database_url: DbOption = None,
 ) -> None:
@@ -51,6 +51,8 @@ def containers_list(
 
     if state is not None and state not in STATES:
         fail(f"--state {state!r}: use one of {', '.join(STATES)}")
+    if limit < 1:
+        fail(f"--limit {limit}: list at least 1")
     found = containers.listing(
         open_engine(database_url).db,
         tenant,
@@ -152,7 +154,7 @@ def invoices_list(
             "--problems", help="Only invoices with problems (errors or warnings) to look at."
         ),
     ] = False,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
     database_url: DbOption = None,
 ) -> None:
@@ -160,6 +162,8 @@ def invoices_list(
     something (the ERRORS/WARNINGS column counts them)."""
     from invoiceflow.pipeline import containers
 
+    if limit < 1:
+        fail(f"--limit {limit}: list at least 1")
     db = open_engine(database_url).db
     query = "list_invoices_with_problems" if problems else "list_invoices"
     with db.transaction(write=False) as tx:
