@@ -72,10 +72,21 @@ class ThrowawayDatabase(PostgresDatabase):
                 )
             ]
             if self._key is None and "schema_version" in tables:
-                # Migrated: emptied, it serves the next in-memory database (migrating
-                # costs far more than emptying).
-                names = ", ".join(f'"{self.schema}"."{t}"' for t in tables if t != "schema_version")
-                admin.execute(f"TRUNCATE {names} RESTART IDENTITY")
+                # Migrated: emptied, it serves the next in-memory database (migrating costs
+                # far more than emptying, and DELETE on small tables less than TRUNCATE).
+                emptied = [
+                    f'DELETE FROM "{self.schema}"."{t}"' for t in tables if t != "schema_version"
+                ]
+                identities = admin.execute(
+                    "SELECT table_name, column_name FROM information_schema.columns"
+                    " WHERE table_schema = %s AND is_identity = 'YES'",
+                    (self.schema,),
+                ).fetchall()
+                emptied += [
+                    f'ALTER TABLE "{self.schema}"."{t}" ALTER COLUMN "{c}" RESTART'
+                    for t, c in identities
+                ]
+                admin.execute("; ".join(emptied))
                 _spare.append(self.schema)
             else:
                 admin.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,11 @@ import pytest
 from invoiceflow.engine import Engine
 from invoiceflow.engine.worker import Worker
 from invoiceflow.functions import Registry
+from invoiceflow.pipeline import Settings, open_pipeline
+from invoiceflow.pipeline.blobs import BlobStore
+from invoiceflow.pipeline.submit import receive, wait
 from invoiceflow.queues import Queues, SQSClient
+from invoiceflow.samples import SAMPLES
 from invoiceflow.store import ConstraintViolation, Database
 from invoiceflow.store.database import migrations, named_queries, split_statements
 from invoiceflow.store.postgres import PostgresDatabase, Statement, translate
@@ -585,3 +590,38 @@ def test_fifo_sends_of_one_deduplication_id_store_one_message(db: Database, url:
     assert len(set(ids)) == 1
     with db.transaction(write=False) as tx:
         assert tx.fetch_raw("SELECT COUNT(*) FROM messages") == [(1,)]
+
+
+# -- the invoice pipeline on PostgreSQL ------------------------------------------------------
+
+
+def test_files_reach_done_and_their_invoices_list_by_total(db: Database, tmp_path: Path) -> None:
+    handlers = Registry()
+    engine = Engine.open(db, invoker=handlers)
+    settings = Settings(visibility_timeout=1, max_receives=2)
+    pipeline = open_pipeline(engine, handlers, blobs=BlobStore(tmp_path), settings=settings)
+    names = [
+        "x12/oopfactory-Example3_MultiInvoice.x12",
+        "ubl/en16931-ubl-tc434-example2.xml",
+        "edifact/pydifact-invoice1.edi",
+    ]
+    ids = [receive(pipeline, n, (SAMPLES / n).read_bytes()).id for n in names]
+    ended = wait(pipeline, handlers, ids, timeout=120)
+    assert [(c.state, c.parsed_count, c.created_count) for c in ended] == [
+        ("Done", 2, 2),
+        ("Done", 1, 1),
+        ("Done", 1, 1),
+    ]
+
+    def page(least: float | None, most: float | None, duplicate: int | None) -> list[str]:
+        filters = (None,) * 8 + (least, least, most, most, duplicate, duplicate)
+        with db.transaction(write=False) as tx:
+            rows = tx.fetch("page_invoices", ("default", *filters, 1e300, 1e300, "~", 100))
+        return sorted(str(r[8]) for r in rows)
+
+    totals = page(None, None, None)
+    assert len(totals) == 4
+    assert page(None, None, 0) == totals and page(None, None, 1) == []
+    middle = sorted(totals, key=Decimal)[1]
+    assert page(float(middle), float(middle), None) == [middle]  # exact, not rounded
+    assert page(float(max(totals, key=Decimal)) + 0.01, None, None) == []
