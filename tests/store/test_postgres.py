@@ -325,6 +325,49 @@ def test_a_task_claimed_by_one_worker_is_skipped_by_another(db: Database, url: s
         other.close()
 
 
+@pytest.mark.parametrize("row_wake", [0.0, 5.0])  # before or after the event's time
+@pytest.mark.parametrize("poster_first", [True, False])
+def test_an_event_posted_while_its_execution_is_saved_wakes_it(
+    db: Database, row_wake: float, poster_first: bool
+) -> None:
+    """A worker saving an execution recomputes its wake-up from the mailbox while another
+    transaction posts an event to it (enqueue, wake): whoever locks the row first, the
+    event's wake-up survives both commits."""
+    ex = contract.new_execution(db, "x", wake_at=row_wake)
+    with db.transaction() as tx:
+        tx.execute_raw(
+            "UPDATE executions SET lease_owner = 'w', lease_until = 100 WHERE id = ?", (ex,)
+        )
+        tx.execute_raw("DELETE FROM mailbox WHERE execution_id = ?", (ex,))
+    save = ("{}", "RUNNING", None, None, None, None, ex, "w")
+    poster_cm, worker_cm = db.transaction(), db.transaction()
+    poster, worker = poster_cm.__enter__(), worker_cm.__enter__()
+
+    def wake() -> None:
+        poster.execute("wake", (1.0, ex, 1.0))
+
+    def saving() -> None:
+        worker.execute("save_execution", save)
+
+    poster.execute("enqueue", (ex, 1.0, "{}"))
+    first, first_cm, second, second_cm = (
+        (wake, poster_cm, saving, worker_cm)
+        if poster_first
+        else (saving, worker_cm, wake, poster_cm)
+    )
+    first()
+    blocked = threading.Thread(target=second)
+    blocked.start()
+    blocked.join(0.3)
+    waited = blocked.is_alive()  # for the first one's lock on the row
+    first_cm.__exit__(None, None, None)
+    blocked.join()
+    second_cm.__exit__(None, None, None)
+    assert waited
+    with db.transaction(write=False) as tx:
+        assert tx.fetch_raw("SELECT wake_at FROM executions WHERE id = ?", (ex,)) == [(1.0,)]
+
+
 # -- the engine on PostgreSQL --------------------------------------------------------------
 
 WORKFLOW: dict[str, Any] = {

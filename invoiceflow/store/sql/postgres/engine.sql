@@ -51,3 +51,48 @@ WITH free AS (
 )
 UPDATE tasks SET lease_owner = ?1, visible_at = ?2
 FROM free WHERE tasks.id = free.id
+
+-- An execution's next wake-up, set from two sides: "wake" when an event is posted to it,
+-- and the statements that recompute it from the mailbox when its owner lets it go. Under
+-- READ COMMITTED these race where SQLite runs them one after the other: a recomputing
+-- UPDATE whose snapshot predates a posted event's commit would not see the event and
+-- would overwrite the wake-up. So "wake" always writes (and so locks) the row, even when
+-- the wake-up it finds is earlier already, and each recomputing statement first locks the
+-- row in a statement of its own: the UPDATE after it takes its snapshot once any posting
+-- transaction holding the row has committed, and a later one waits for ours and then
+-- sees the wake-up we left.
+
+-- name: wake
+UPDATE executions
+SET wake_at = CASE WHEN wake_at IS NULL OR wake_at > ?3 THEN ?1 ELSE wake_at END
+WHERE id = ?2
+
+-- name: save_execution
+SELECT 1 FROM executions WHERE id = ?7 FOR UPDATE;
+UPDATE executions
+SET state = ?1, status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6,
+    wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id),
+    lease_owner = NULL, lease_until = NULL
+WHERE id = ?7 AND lease_owner = ?8
+
+-- name: release_execution
+SELECT 1 FROM executions WHERE id = ?1 FOR UPDATE;
+UPDATE executions
+SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id),
+    lease_owner = NULL, lease_until = NULL
+WHERE id = ?1 AND lease_owner = ?2
+
+-- name: rewake
+SELECT 1 FROM executions WHERE id = ?1 FOR UPDATE;
+UPDATE executions
+SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id)
+WHERE id = ?1
+
+-- name: settle_execution
+-- A round that only fed events an execution no longer running ignores: its record stays
+-- as it ended; only the lease goes, and the next wake-up is recomputed.
+SELECT 1 FROM executions WHERE id = ?1 FOR UPDATE;
+UPDATE executions
+SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id),
+    lease_owner = NULL, lease_until = NULL
+WHERE id = ?1 AND lease_owner = ?2
