@@ -295,8 +295,8 @@ def _encoding(sample: bytes) -> str:
 
 
 # The code pages spreadsheets write CSV in when not in Unicode, the most used first: those
-# of the Latin alphabets, of Cyrillic and Greek, and the double-byte ones of Chinese,
-# Japanese and Korean.
+# of the Latin alphabets (Western, Central European, Baltic, Turkish), of Cyrillic and
+# Greek, and the double-byte ones of Chinese, Japanese and Korean.
 _LATIN = ("cp1252", "cp1250", "cp1257", "cp1254")
 _OTHER = ("cp1251", "cp1253")
 _DOUBLE = ("gb18030", "cp932", "big5", "cp949")
@@ -304,17 +304,19 @@ _HIGH = re.compile(rb"[\x80-\xff]+")
 
 
 def _legacy_encoding(sample: bytes) -> str:
-    """The code page of a sample that is not UTF-8: the one whose reading of it
-    charset_normalizer finds least garbled, the most likely on a tie. Which is most likely
-    depends on how the bytes over 127 come: mostly one at a time between ASCII letters
-    (Müller, Ærø) is a Latin alphabet, most in runs (every character of Chinese takes two
-    bytes, every letter of Russian one) is one of the others. charset_normalizer's own best
-    guess is not taken: for a few accented names among ASCII, every Latin code page reads
-    as cleanly as another, and it returned Central European (Ærø read as Ćrř) or GB18030
-    (Müller read as M黮ler) for files in Windows' Western European code page."""
+    """The code page of a sample that is not UTF-8. When the bytes over 127 come mostly one
+    at a time between ASCII characters (Müller, Ærø, € 12.50), the text is in a Latin
+    alphabet: of the Latin code pages, the one reading the fewest of them as a symbol
+    stuck to a letter (``£ódŸ`` is Łódź read in the Western page, which therefore loses to
+    the Central European one), the Western one on a tie. When most come in runs (every
+    character of Chinese takes two bytes, every letter of Russian one), the code page is
+    the one whose reading charset_normalizer finds least garbled. Its own best guess is
+    not taken: for a few accented names among ASCII it returned Central European (Ærø
+    read as Ćrř) or GB18030 (Müller read as M黮ler) for files in the Western page."""
     runs = [len(run) for run in _HIGH.findall(sample)]
-    latin = sum(n for n in runs if n > 1) * 2 <= sum(runs)
-    pages = (*_LATIN, *_OTHER, *_DOUBLE) if latin else (*_OTHER, *_DOUBLE, *_LATIN)
+    if sum(n for n in runs if n > 1) * 2 <= sum(runs):
+        return min(_LATIN, key=lambda page: (_stuck_symbols(sample, page), _LATIN.index(page)))
+    pages = (*_OTHER, *_DOUBLE, *_LATIN)
     best: tuple[float, int] | None = None
     for match in from_bytes(sample, cp_isolation=list(pages)):
         found = [
@@ -323,6 +325,20 @@ def _legacy_encoding(sample: bytes) -> str:
         rank = (round(match.chaos, 2), min(found, default=len(pages)))
         best = rank if found and (best is None or rank < best) else best
     return pages[best[1]] if best is not None else "cp1252"
+
+
+def _stuck_symbols(sample: bytes, page: str) -> int:
+    """How many characters over 127 of ``sample`` read in ``page`` are symbols next to a
+    letter; every byte the page does not define counts many."""
+    text = sample.decode(page, errors="replace")
+    count = 0
+    for i, char in enumerate(text):
+        if char == "\ufffd":
+            count += 100
+        elif ord(char) > 127 and not char.isalpha():
+            around = text[max(i - 1, 0) : i] + text[i + 1 : i + 2]
+            count += any(c.isalpha() for c in around)
+    return count
 
 
 def _delimiter(sample: str) -> str:

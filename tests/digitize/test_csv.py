@@ -312,6 +312,8 @@ def test_a_profile_s_date_format_settles_the_order() -> None:
         ("Müller GmbH", "cp1252"),  # was read as GB18030: M黮ler
         ("Ærø Øl ApS", "cp1252"),  # was read as Central European: Ćrř Řl
         ("Café 5 €, 20°C", "cp1252"),
+        ("£ Crème fraîche", "cp1252"),  # was read as Central European: Ł
+        ("Zakład Usług Komunalnych w Łodzi, ulica Żółkiewskiego, Gdańsk", "cp1250"),
         ("Торговый дом Ромашка", "cp1251"),
         ("株式会社山田商事", "cp932"),
         ("北京科技有限公司", "gb18030"),
