@@ -30,6 +30,7 @@ from invoiceflow.api import create_app
 from invoiceflow.api.in_flight import InFlight
 from invoiceflow.api.protocol import server_config
 from invoiceflow.engine import Engine
+from invoiceflow.engine.durability import BATCHED
 from invoiceflow.engine.runtime import Runtime
 from invoiceflow.engine.worker import Worker
 from invoiceflow.functions import default_registry
@@ -117,6 +118,7 @@ def serve(
     json_logs: bool | None = None,
     access_log: bool = False,
     drain_timeout: int = DRAIN_TIMEOUT,
+    durability: str = BATCHED,
 ) -> None:
     """Serve until SIGTERM/SIGINT, then drain within ``drain_timeout`` seconds. Exits the
     process with status 1 if it had to abandon work still running then (a handler that
@@ -130,6 +132,7 @@ def serve(
         pipeline.engine.runtime,
         registry,
         give_way=lambda: GIVE_WAY if in_flight.active else 0.0,
+        durability=durability,
     )
     loop = WorkerLoop(worker)
     app = create_app(pipeline, registry, max_upload=max_upload, ready=loop.ready)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
@@ -31,6 +31,13 @@ HandlersOption = Annotated[
     list[str] | None,
     typer.Option(
         "--handlers", help="Import this module first (it registers handlers); repeatable."
+    ),
+]
+DurabilityOption = Annotated[
+    Literal["batched", "per-step"],
+    typer.Option(
+        help="When Task results are committed, for state machines that set none: batched "
+        "(one commit per round) or per-step (before the next state starts).",
     ),
 ]
 TenantOption = Annotated[str, typer.Option("--tenant", help="Whose files these are.")]

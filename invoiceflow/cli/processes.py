@@ -11,12 +11,14 @@ import typer
 from invoiceflow.cli.app import app
 from invoiceflow.cli.common import (
     DbOption,
+    DurabilityOption,
     HandlersOption,
     database_path,
     fail,
     import_handlers,
     open_pipeline,
 )
+from invoiceflow.engine.durability import BATCHED
 from invoiceflow.engine.runtime import LEASE
 from invoiceflow.engine.worker import MAX_FAILURES
 from invoiceflow.functions import default_registry
@@ -45,6 +47,7 @@ def worker_cmd(
             "exits with status 1, for its supervisor to restart it.",
         ),
     ] = MAX_FAILURES,
+    durability: DurabilityOption = BATCHED,
 ) -> None:
     """Advance executions, fire timers, run handlers and feed queues to their handlers
     until stopped (SIGINT/SIGTERM)."""
@@ -59,7 +62,12 @@ def worker_cmd(
     path = database_path(database_url)
     pipeline = open_pipeline(database_url)
     worker = full_worker(
-        pipeline.engine.runtime, default_registry(), batch=batch, name=name, lease=lease
+        pipeline.engine.runtime,
+        default_registry(),
+        batch=batch,
+        name=name,
+        lease=lease,
+        durability=durability,
     )
     worker.max_failures = max_failures
     loop = threading.Thread(target=worker.run, name="worker")
@@ -92,6 +100,7 @@ def serve_cmd(
             min=0, help="Seconds after SIGTERM for requests and handlers to finish, at most."
         ),
     ] = 30,
+    durability: DurabilityOption = BATCHED,
 ) -> None:
     """Run the HTTP API, the workers and the timers in one process (until SIGTERM/SIGINT)."""
     from invoiceflow.serve import CannotStart, serve
@@ -107,6 +116,7 @@ def serve_cmd(
             json_logs=json_logs,
             access_log=access_log,
             drain_timeout=drain_timeout,
+            durability=durability,
         )
     except CannotStart as exc:
         fail(str(exc), 1)

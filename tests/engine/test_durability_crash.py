@@ -79,15 +79,13 @@ class Run:
     def spawn(
         self, name: str, kill_at: int | None = None, default: str | None = None
     ) -> subprocess.Popen[bytes]:
-        """A worker process: ``invoiceflow worker``, or with ``default`` one whose own
-        default durability is that (see ``durability_worker``)."""
-        if default is None:
-            command = [sys.executable, "-m", "invoiceflow", "worker", "--name", name]
-            command += ["--database-url", f"sqlite:///{self.db_path}", "--lease", "1.0"]
-            command += ["--handlers", "tests.engine.durability_handlers"]
-        else:
-            command = [sys.executable, "-m", "tests.engine.durability_worker"]
-            command += [str(self.db_path), name, default]
+        """A worker process: ``invoiceflow worker``, with ``default`` as its default
+        durability when given (``--durability``)."""
+        command = [sys.executable, "-m", "invoiceflow", "worker", "--name", name]
+        command += ["--database-url", f"sqlite:///{self.db_path}", "--lease", "1.0"]
+        command += ["--handlers", "tests.engine.durability_handlers"]
+        if default is not None:
+            command += ["--durability", default]
         env = {
             **os.environ,
             "INVOICEFLOW_CRASH_EFFECTS": str(self.effects),
