@@ -167,6 +167,7 @@ class PostgresDatabase(Database):
         self, url: str, *, min_size: int = 1, max_size: int = 16, timeout: float = 30.0
     ) -> None:
         self.url = url
+        self.max_size = max_size
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url,
             min_size=min_size,
@@ -184,8 +185,8 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[Transaction]:
-        with self._pool.connection() as conn:
-            conn.execute(begin)
+        conn = self._begin(begin)
+        try:
             try:
                 yield PostgresTransaction(self, conn)
             except BaseException:
@@ -198,6 +199,24 @@ class PostgresDatabase(Database):
                 conn.execute("COMMIT")
             except errors.IntegrityError as exc:  # a deferred constraint
                 raise ConstraintViolation(str(exc)) from exc
+        finally:
+            self._pool.putconn(conn)
+
+    def _begin(self, begin: str) -> psycopg.Connection[Any]:
+        """A pooled connection with ``begin`` run on it. Connections the server closed
+        while they sat in the pool (a restart, an idle timeout) fail here, before anything
+        was done: each is dropped and the next one tried, so that only a server that is
+        down right now fails the transaction."""
+        for _ in range(self.max_size + 1):
+            conn = self._pool.getconn()
+            try:
+                conn.execute(begin)
+                return conn
+            except psycopg.OperationalError:
+                self._pool.putconn(conn)  # a broken connection is dropped, not kept
+                if not conn.broken:
+                    raise
+        raise psycopg.OperationalError("no connection to the database could begin a transaction")
 
     def migrate(self, until: int | None = None) -> None:
         """As every backend migrates, while holding an advisory lock on a connection of its

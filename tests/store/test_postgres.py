@@ -226,6 +226,21 @@ def test_a_lost_connection_is_transient_and_the_pool_recovers(db: Database) -> N
             assert tx.fetch_raw("SELECT 1") == [(1,)]
 
 
+def test_connections_the_server_dropped_meanwhile_are_replaced_unseen(
+    db: Database, url: str
+) -> None:
+    """As after a server restart: every pooled connection is gone, and the next
+    transactions still run."""
+    with db.transaction() as a, db.transaction() as b:  # two connections in the pool
+        pids = a.fetch_raw("SELECT pg_backend_pid()") + b.fetch_raw("SELECT pg_backend_pid()")
+    with psycopg.connect(url, autocommit=True) as admin:
+        for (pid,) in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    for _ in range(3):
+        with db.transaction() as tx:
+            assert tx.fetch_raw("SELECT 1") == [(1,)]
+
+
 def test_migrate_is_idempotent_and_in_steps(url: str) -> None:
     db = PostgresDatabase(url)
     try:
