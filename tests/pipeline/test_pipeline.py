@@ -13,7 +13,7 @@ from invoiceflow.cli import app
 from invoiceflow.engine import Engine
 from invoiceflow.engine.worker import Worker
 from invoiceflow.functions import Registry
-from invoiceflow.pipeline import Pipeline, Settings, open_pipeline
+from invoiceflow.pipeline import Pipeline, Settings, containers, open_pipeline
 from invoiceflow.pipeline.submit import receive, start, wait
 from invoiceflow.samples import SAMPLES
 from invoiceflow.store.sqlite import SQLiteDatabase
@@ -113,6 +113,26 @@ def test_creating_an_invoice_twice_creates_it_once(w: World) -> None:
         second = handlers.create_invoice(tx, body)
     assert first == second
     assert len(w.invoices(container.id)) == 1
+
+
+def test_a_containers_invoice_count_grows_while_its_invoices_are_created(w: World) -> None:
+    """Driven step by step through the pipeline's own handlers, as its workflow runs them."""
+    container = receive(w.pipeline, *sample("x12/oopfactory-Example3_MultiInvoice.x12"))
+    handlers, body = w.pipeline.handlers, {"container": container.id}
+    with w.db.transaction() as tx:
+        handlers.set_file_processing(tx, body)
+    assert handlers.parse_file(body, None)["count"] == 2
+    seen = []
+    for position in (0, 1):
+        with w.db.transaction() as tx:
+            handlers.create_invoice(tx, {**body, "position": position})
+        with w.db.transaction(write=False) as tx:
+            now = containers.get(tx, container.id)
+        assert now is not None and now.state == "Processing"
+        seen.append(now.created_count)
+        listed = containers.listing(w.db, "default", "Processing")
+        assert [(c.id, c.created_count) for c in listed] == [(container.id, seen[-1])]
+    assert seen == [1, 2]
 
 
 def test_cli_submit_wait_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
