@@ -1,18 +1,18 @@
 """CSV invoice exports: one row per invoice line, the invoice's own fields repeated on each
 row, rows of one invoice next to each other.
 
-The columns are recognised from their headers (in English, German, French, Dutch and Spanish
-spellings of the usual names) or named by a supplier profile. The encoding, the delimiter
-and the decimal mark are detected from the first 64 KiB unless the profile says. Dates are
-read in any of ``numbers.DATE_FORMATS`` (ISO 2026-07-11, 11.07.2026, 11/07/2026,
-07/11/2026, 20260711...) unless the profile names one format. Only a slashed date can be
-read both ways round, and its order is what the file's dates prove: a date whose first
-number is over 12 (25/07/2026), in the first 64 KiB or in a row read before, proves day
-first; one whose second number is (07/25/2026), month first. A slashed date whose day and
-month are both 12 or less and differ (11/07/2026) is read in the proven order; when the file
-proves neither order (its other dates are ISO, or all both ways readable) or proves both, it
-is read day first with an ``ambiguous_date`` warning naming the row, the field and the date
-it was read as, never swapped silently.
+The columns are recognised from their headers (in English, German, French, Dutch and
+Spanish spellings of the usual names) or named by a supplier profile. The encoding, the
+delimiter and the decimal mark are detected from the first 64 KiB unless the profile says.
+Dates are read in any of ``numbers.DATE_FORMATS`` (ISO 2026-07-11, 11.07.2026, 11/07/2026,
+07/11/2026, 20260711..., a time after them left out) unless the profile names one format.
+Only a slashed date can be read both ways round, and its order is what the file's dates
+prove: a date whose first number is over 12 (25/07/2026), in the first 64 KiB or in a row
+read before, proves day first; one whose second number is (07/25/2026), month first. A
+slashed date whose day and month are both 12 or less and differ (11/07/2026) is read in the
+proven order; when the file proves neither order (its other dates are ISO, or all both ways
+readable) or proves both, it is read day first with an ``ambiguous_date`` warning naming
+the row, the field and the date it was read as, never swapped silently.
 
 The decimal mark is the one the numbers of the first 64 KiB show: a number only one mark
 reads (``12,5``, ``0,125``, ``1234,567``, ``1.234,56`` and ``1.234.567`` show a decimal

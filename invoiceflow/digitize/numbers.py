@@ -110,5 +110,13 @@ def read_date(text: str, fmt: str | None) -> date:
     raise ValueError(f"{text!r} is not a date")
 
 
+# The date of a date-time, as spreadsheets export a date cell: 1/7/2026 0:00, 20260711 00:00,
+# 2026-07-11T00:00:00+02:00
+_DATE_PART = re.compile(r"\d+([./-])\d+\1\d+|\d{8}(?!\d)")
+
+
 def _read(text: str, fmt: str) -> date:
-    return datetime.strptime(text.strip()[:10], fmt).date()
+    """``text`` read in ``fmt``; a time after the date is left out."""
+    text = text.strip()
+    part = _DATE_PART.match(text)
+    return datetime.strptime(part.group() if part else text, fmt).date()

@@ -360,3 +360,24 @@ def test_a_number_after_a_lone_zero_is_a_decimal_not_thousands() -> None:
     [refused] = parse(dotted.encode())  # 0,125 in a file of decimal points: refused, not 125
     [bad] = [p for p in refused.problems if p.code == "bad_number"]
     assert bad.location == "row 3, unit_price" and refused.lines[1].unit_price is None
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("25/7/2026 0:00", date(2026, 7, 25)),
+        ("20260725 00:00", date(2026, 7, 25)),
+        ("2026-07-25T00:00:00+02:00", date(2026, 7, 25)),
+        ("25.07.2026 13:45:00", date(2026, 7, 25)),
+    ],
+)
+def test_the_time_after_a_date_is_left_out(written: str, read: date) -> None:
+    [inv] = parse(_dated((written, "")).encode())
+    assert inv.issue_date == read
+    assert "bad_date" not in {p.code for p in inv.problems}
+
+
+def test_a_date_with_digits_past_its_year_is_not_a_date() -> None:
+    [inv] = parse(_dated(("25/07/20261", "")).encode())
+    assert inv.issue_date is None
+    assert [p.location for p in inv.problems if p.code == "bad_date"] == ["row 2, issue_date"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -106,6 +107,8 @@ class Convention:
     negative: str  # "-" for -12.50, "()" for the accountant's (12.50)
     symbol: str  # before or after each amount of money: "$", "€ ", " EUR"...
     quote_all: bool  # every field in quotes, not only those that need them
+    padded: bool  # 01/07/2026, not 1/7/2026
+    time: str  # a time after the date, as spreadsheets write dates that are date-times
 
 
 quantities = st.one_of(
@@ -169,7 +172,17 @@ def conventions(draw: st.DrawFn) -> Convention:
         negative=draw(st.sampled_from(["-", "()"])),
         symbol=draw(st.sampled_from(["", "$", "€ ", "£", " €"])),
         quote_all=draw(st.booleans()),
+        padded=draw(st.booleans()),
+        time=draw(st.sampled_from(["", " 00:00", " 0:00", " 00:00:00", "T00:00:00"])),
     )
+
+
+def when(day: date, c: Convention) -> str:
+    """``day`` as a spreadsheet in convention ``c`` writes it."""
+    text = day.strftime(DATE_ORDERS[c.dates])
+    if not c.padded and c.dates in (*SLASHED, "dotted"):
+        text = re.sub(r"\b0(\d)", r"\1", text)
+    return text + c.time
 
 
 def money(value: Decimal, c: Convention) -> str:
@@ -223,14 +236,13 @@ def csv_file(made: list[Made], c: Convention) -> bytes:
     quoting = csv.QUOTE_ALL if c.quote_all else csv.QUOTE_MINIMAL
     writer = csv.writer(out, delimiter=c.delimiter, lineterminator=c.newline, quoting=quoting)
     writer.writerow(HEADERS[c.language])
-    fmt = DATE_ORDERS[c.dates]
     for inv in made:
         for row in inv.rows:
             writer.writerow(
                 [
                     inv.number,
-                    inv.issued.strftime(fmt),
-                    inv.due.strftime(fmt) if inv.due else "",
+                    when(inv.issued, c),
+                    when(inv.due, c) if inv.due else "",
                     "EUR",
                     inv.seller,
                     row.description,
