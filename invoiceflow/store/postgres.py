@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -168,6 +169,7 @@ class PostgresDatabase(Database):
     ) -> None:
         self.url = url
         self.max_size = max_size
+        self._writing = threading.local()
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url,
             min_size=min_size,
@@ -181,14 +183,29 @@ class PostgresDatabase(Database):
     def transaction(
         self, *, write: bool = True, durable: bool = True
     ) -> AbstractContextManager[Transaction]:
-        return self._transaction(_BEGIN[write, durable])
+        return self._transaction(_BEGIN[write, durable], write)
 
     @contextmanager
-    def _transaction(self, begin: str) -> Iterator[Transaction]:
+    def _transaction(self, begin: str, write: bool) -> Iterator[Transaction]:
+        if write:
+            # As on SQLite: a thread's second write transaction inside its first could wait
+            # for a row lock the first holds, and the first cannot go on until it ends.
+            if getattr(self._writing, "active", False):
+                raise RuntimeError("a write transaction is already open in this thread")
+            self._writing.active = True
+        try:
+            with self._borrowed(begin) as conn:
+                yield PostgresTransaction(self, conn)
+        finally:
+            if write:
+                self._writing.active = False
+
+    @contextmanager
+    def _borrowed(self, begin: str) -> Iterator[psycopg.Connection[Any]]:
         conn = self._begin(begin)
         try:
             try:
-                yield PostgresTransaction(self, conn)
+                yield conn
             except BaseException:
                 # A lost connection cannot roll back, and need not: the server has already
                 # thrown the transaction away, and the pool drops the connection.

@@ -239,6 +239,17 @@ def test_a_read_only_transaction_refuses_to_write(db: Database) -> None:
         assert tx.fetch_raw("SHOW transaction_read_only") == [("off",)]
 
 
+def test_a_thread_opens_one_write_transaction_at_a_time(db: Database) -> None:
+    with db.transaction() as tx:
+        with pytest.raises(RuntimeError), db.transaction():
+            pass
+        with db.transaction(write=False) as reading:  # reads may look meanwhile
+            assert reading.fetch_raw("SELECT 1") == [(1,)]
+        tx.execute("insert_state_machine", (SM + "2", "m2", "{}", "", "STANDARD", 0.0))
+    with db.transaction():  # and the next one opens
+        pass
+
+
 def test_a_lazy_commit_skips_only_its_own_flush(db: Database) -> None:
     with db.transaction(durable=False) as tx:
         assert tx.fetch_raw("SHOW synchronous_commit") == [("off",)]
@@ -259,7 +270,7 @@ def test_connections_the_server_dropped_meanwhile_are_replaced_unseen(
 ) -> None:
     """As after a server restart: every pooled connection is gone, and the next
     transactions still run."""
-    with db.transaction() as a, db.transaction() as b:  # two connections in the pool
+    with db.transaction(write=False) as a, db.transaction(write=False) as b:  # two in the pool
         pids = a.fetch_raw("SELECT pg_backend_pid()") + b.fetch_raw("SELECT pg_backend_pid()")
     with psycopg.connect(url, autocommit=True) as admin:
         for (pid,) in pids:
@@ -371,7 +382,7 @@ def test_a_task_claimed_by_one_worker_is_skipped_by_another(db: Database, url: s
 @pytest.mark.parametrize("row_wake", [0.0, 5.0])  # before or after the event's time
 @pytest.mark.parametrize("poster_first", [True, False])
 def test_an_event_posted_while_its_execution_is_saved_wakes_it(
-    db: Database, row_wake: float, poster_first: bool
+    db: Database, url: str, row_wake: float, poster_first: bool
 ) -> None:
     """A worker saving an execution recomputes its wake-up from the mailbox while another
     transaction posts an event to it (enqueue, wake): whoever locks the row first, the
@@ -383,7 +394,8 @@ def test_an_event_posted_while_its_execution_is_saved_wakes_it(
         )
         tx.execute_raw("DELETE FROM mailbox WHERE execution_id = ?", (ex,))
     save = ("{}", "RUNNING", None, None, None, None, ex, "w")
-    poster_cm, worker_cm = db.transaction(), db.transaction()
+    elsewhere = PostgresDatabase(url)  # a thread opens one write transaction at a time
+    poster_cm, worker_cm = db.transaction(), elsewhere.transaction()
     poster, worker = poster_cm.__enter__(), worker_cm.__enter__()
 
     def wake() -> None:
@@ -406,6 +418,7 @@ def test_an_event_posted_while_its_execution_is_saved_wakes_it(
     first_cm.__exit__(None, None, None)
     blocked.join()
     second_cm.__exit__(None, None, None)
+    elsewhere.close()
     assert waited
     with db.transaction(write=False) as tx:
         assert tx.fetch_raw("SELECT wake_at FROM executions WHERE id = ?", (ex,)) == [(1.0,)]
