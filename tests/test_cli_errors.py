@@ -222,3 +222,24 @@ def test_a_definition_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "latin1.json").write_bytes(b'{"Comment": "caf\xe9"}')
     line = one_line_error(run(tmp_path, "validate", "latin1.json"))
     assert "not UTF-8" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("containers", "list", "--limit", "x"), "'--limit'"),
+        (("sfn", "start"), "Missing argument"),
+        (("containers", "nope"), "No such command 'nope'"),
+        (("worker", "--durability", "fast"), "'--durability'"),
+    ],
+)
+def test_a_usage_mistake_is_one_line_naming_the_help(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    line = one_line_error(run(tmp_path, *args))
+    assert said in line and line.endswith("--help`)")
+
+
+def test_a_group_called_bare_still_shows_its_help(tmp_path: Path) -> None:
+    done = run(tmp_path, "containers")
+    assert "containers [OPTIONS] COMMAND" in done.stdout and "list" in done.stdout
