@@ -52,6 +52,8 @@ def test_containers_list_shows_state_review_date_and_reason(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     ended = submitted(runner, tmp_path)
+    assert (ended["mixed.csv"]["needs_review"], ended["mixed.csv"]["review_count"]) == (True, 1)
+    assert ended["clean.csv"]["needs_review"] is False
     listed = runner.invoke(app, ["containers", "list"])
     assert listed.exit_code == 0
     header, *rows = listed.stdout.splitlines()
@@ -69,6 +71,9 @@ def test_containers_list_shows_state_review_date_and_reason(
     shown = runner.invoke(app, ["containers", "show", str(ended["clean.csv"]["id"])])
     clean = json.loads(shown.stdout)
     assert (clean["needs_review"], clean["last_error"], clean["attempts"]) == (False, None, 0)
+    (tmp_path / "again.csv").write_bytes(MIXED)
+    said = runner.invoke(app, ["submit", "--wait", "again.csv"]).stdout
+    assert said.startswith("again.csv: Done, 2 invoices (1 need review), container ")
 
 
 def test_invoices_list_problems_finds_errors_and_warnings(

@@ -195,16 +195,27 @@ def _profile(pipeline: Pipeline, tenant: str, given: str) -> Chosen:
         fail(f"--profile {given}: {exc}")
 
 
-_SUMMARY_KEYS = ("id", "name", "state", "reason", "invoices", "execution_arn")
+_SUMMARY_KEYS = (
+    "id",
+    "name",
+    "state",
+    "reason",
+    "invoices",
+    "needs_review",
+    "review_count",
+    "profile",
+    "execution_arn",
+)
 
 
 def _report(c: Container, as_json: bool) -> None:
     if as_json:
         emit_line({k: v for k, v in c.describe().items() if k in _SUMMARY_KEYS})
     else:
+        review = f" ({c.review_count} need review)" if c.needs_review else ""
         typer.echo(
             f"{c.name}: {c.state}{f' ({c.reason})' if c.reason else ''}, "
-            f"{c.created_count} invoices, container {c.id}"
+            f"{c.created_count} invoices{review}, container {c.id}"
         )
 
 
