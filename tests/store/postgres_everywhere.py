@@ -6,7 +6,8 @@ The databases those tests open by URL (``invoiceflow.store.open_database``, impo
 this plugin) and through ``invoiceflow.testing.run`` become PostgreSQL schemas of their
 own in one database: a schema costs milliseconds where a database costs seconds, and a
 migrated one is emptied and reused rather than migrated again. Tests that build ``SQLiteDatabase``
-themselves (files, crashes, upgrades of SQLite files) stay on SQLite.
+themselves (files, crashes, upgrades of SQLite files) stay on SQLite, unless
+``INVOICEFLOW_TEST_POSTGRES_FILES`` is set: then they get a schema per file path too.
 
 The server and database are ``INVOICEFLOW_TEST_POSTGRES`` (a URL without a database name,
 by default the local server) and ``INVOICEFLOW_TEST_POSTGRES_DB`` (by default ``test``).
@@ -114,5 +115,20 @@ def _sqlite_database(path: str, **_: Any) -> Database:
     return ThrowawayDatabase()
 
 
+class FileDatabase(ThrowawayDatabase):
+    """Stands for ``SQLiteDatabase(path)`` where the test builds one itself: the schema of
+    that path, shared by every database open on it at once."""
+
+    def __init__(self, path: str, **_: Any) -> None:
+        self.path = path
+        super().__init__(path)
+
+
 vars(invoiceflow.store)["open_database"] = open_database
 vars(invoiceflow.testing)["SQLiteDatabase"] = _sqlite_database
+if os.environ.get("INVOICEFLOW_TEST_POSTGRES_FILES"):
+    # Opt-in: tests that build SQLiteDatabase themselves get PostgreSQL too (those that
+    # read the file with sqlite3, or start processes on a sqlite:// URL, cannot pass).
+    import invoiceflow.store.sqlite
+
+    vars(invoiceflow.store.sqlite)["SQLiteDatabase"] = FileDatabase
