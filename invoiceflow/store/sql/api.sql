@@ -24,15 +24,6 @@ WHERE tenant = ? AND route = ? AND key = ?
 INSERT INTO idempotent_responses (tenant, route, key, status, body, headers, created, digest)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 
--- name: page_containers
--- Newest first; the cursor is the (created, id) of the last container of the page before.
-SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
-       created_count, execution_arn, created, updated
-FROM containers
-WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ?
-  AND (created < ? OR (created = ? AND id < ?))
-ORDER BY created DESC, id DESC LIMIT ?
-
 -- name: page_invoices
 SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
        invoice, created, duplicate_of

@@ -16,9 +16,6 @@ UPDATE state_machines SET durability = ? WHERE arn = ?
 -- name: list_state_machines
 SELECT arn, name, type, created FROM state_machines ORDER BY created, arn
 
--- name: delete_state_machine
-DELETE FROM state_machines WHERE arn = ?
-
 -- name: insert_execution
 INSERT INTO executions
     (arn, state_machine_arn, name, status, input, start_date, state, wake_at, parent, tenant)
@@ -30,11 +27,6 @@ RETURNING id
 SELECT id, arn, state_machine_arn, name, status, input, output, error, cause,
        start_date, stop_date, parent, redrive_count, redrive_date, tenant
 FROM executions WHERE arn = ?
-
--- name: get_execution_by_id
-SELECT id, arn, state_machine_arn, name, status, input, output, error, cause,
-       start_date, stop_date, parent, redrive_count, redrive_date
-FROM executions WHERE id = ?
 
 -- name: list_executions
 SELECT id, arn, state_machine_arn, name, status, start_date, stop_date, redrive_count

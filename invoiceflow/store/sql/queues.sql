@@ -62,9 +62,6 @@ DELETE FROM messages WHERE id = ? AND queue_id = ? AND receipt = ?
 UPDATE messages SET visible_at = ?
 WHERE id = ? AND queue_id = ? AND receipt = ? AND visible_at > ? AND expires_at > ?
 
--- name: message_exists
-SELECT 1 FROM messages WHERE id = ? AND queue_id = ?
-
 -- name: purge_queue
 DELETE FROM messages WHERE queue_id = ?
 
