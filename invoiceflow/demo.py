@@ -76,6 +76,8 @@ def generated_json() -> bytes:
         }
         for n in (1, 2)
     ]
+    # A payable amount that the lines do not add up to: created, and flagged for review.
+    invoices[1]["totals"] = {"payable": "1250.00"}
     return json.dumps({"invoices": invoices}).encode()
 
 
@@ -111,6 +113,13 @@ def main(url: str | None = None) -> None:
     for c in found:
         if c["reason"]:
             console.print(f"{c['name']}: {c['reason']}", highlight=False, markup=False)
+    if any(c["needs_review"] for c in found):
+        console.print(
+            "review: invoices with error-level problems (amounts that do not add up...):\n"
+            f"  invoiceflow invoices list --tenant {TENANT} --problems",
+            highlight=False,
+            markup=False,
+        )
     console.print(f"Invoice event {event['message_id']}: {event['state']}.")
     console.print(f"\n{SHOWN} went through the workflow as the execution")
     console.print(shown["execution_arn"], soft_wrap=True, highlight=False)
@@ -215,9 +224,10 @@ def generated_event() -> bytes:
 
 def _table(found: list[dict[str, Any]]) -> Table:
     table = Table(title="containers")
-    for column in ("file", "state", "invoices"):
+    for column in ("file", "state", "invoices", "review"):
         table.add_column(column)
     for c in found:
         colour = "green" if c["state"] == "Done" else "red"
-        table.add_row(c["name"], f"[{colour}]{c['state']}[/{colour}]", str(c["invoices"]))
+        review = f"[yellow]{c['review_count']}[/yellow]" if c["needs_review"] else ""
+        table.add_row(c["name"], f"[{colour}]{c['state']}[/{colour}]", str(c["invoices"]), review)
     return table

@@ -33,6 +33,7 @@ def test_demo_processes_every_bundled_file_and_can_run_again(
     assert len(states) == len(demo.files())
     assert states["scanned-by-mistake.pdf"] == ("Error", 0)
     assert states["acme-export.csv"] == ("Done", 5)
+    assert [c.name for c in found if c.needs_review] == ["globex.json"]
     assert all(state == "Done" for name, (state, _) in states.items() if not name.endswith(".pdf"))
 
     lines = first.splitlines()
