@@ -37,9 +37,9 @@ _spare: list[str] = []  # migrated schemas emptied for the next in-memory databa
 
 
 class ThrowawayDatabase(PostgresDatabase):
-    """A PostgreSQL schema standing for one SQLite database: empty for an in-memory one,
-    shared by the databases open on the same file at once; when the last of them closes,
-    it is emptied for reuse (migrated) or dropped."""
+    """A PostgreSQL schema standing for one SQLite database: for a file, the same schema
+    whenever that path is opened, kept until the tests end; for an in-memory database, an
+    empty one, emptied for reuse (or dropped) when it closes."""
 
     def __init__(self, key: str | None = None) -> None:
         self._admin = f"{SERVER}/{DATABASE}"
@@ -60,11 +60,9 @@ class ThrowawayDatabase(PostgresDatabase):
     def close(self) -> None:
         super().close()
         _open[self.schema] -= 1
-        if _open[self.schema]:
-            return
+        if _open[self.schema] or self._key is not None:
+            return  # a file's schema stays, as the file would, until the tests end
         del _open[self.schema]
-        if self._key is not None:
-            del _schemas[self._key]
         with psycopg.connect(self._admin, autocommit=True) as admin:
             tables = [
                 row[0]
@@ -72,35 +70,37 @@ class ThrowawayDatabase(PostgresDatabase):
                     "SELECT tablename FROM pg_tables WHERE schemaname = %s", (self.schema,)
                 )
             ]
-            if self._key is None and "schema_version" in tables:
-                # Migrated: emptied, it serves the next in-memory database (migrating costs
-                # far more than emptying, and DELETE on small tables less than TRUNCATE).
-                emptied = [
-                    f'DELETE FROM "{self.schema}"."{t}"' for t in tables if t != "schema_version"
-                ]
-                identities = admin.execute(
-                    "SELECT table_name, column_name FROM information_schema.columns"
-                    " WHERE table_schema = %s AND is_identity = 'YES'",
-                    (self.schema,),
-                ).fetchall()
-                emptied += [
-                    f'ALTER TABLE "{self.schema}"."{t}" ALTER COLUMN "{c}" RESTART'
-                    for t, c in identities
-                ]
-                admin.execute("; ".join(emptied))
-                _spare.append(self.schema)
-            else:
+            if "schema_version" not in tables:
                 admin.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+                return
+            # Migrated: emptied, it serves the next in-memory database (migrating costs
+            # far more than emptying, and DELETE on small tables less than TRUNCATE).
+            emptied = [
+                f'DELETE FROM "{self.schema}"."{t}"' for t in tables if t != "schema_version"
+            ]
+            identities = admin.execute(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = %s AND is_identity = 'YES'",
+                (self.schema,),
+            ).fetchall()
+            emptied += [
+                f'ALTER TABLE "{self.schema}"."{t}" ALTER COLUMN "{c}" RESTART'
+                for t, c in identities
+            ]
+            admin.execute("; ".join(emptied))
+            _spare.append(self.schema)
 
 
 @atexit.register
-def _drop_spares() -> None:
-    if not _spare:
+def _drop_schemas() -> None:
+    schemas = _spare + list(_schemas.values())
+    if not schemas:
         return
     with psycopg.connect(f"{SERVER}/{DATABASE}", autocommit=True) as admin:
-        for schema in _spare:
+        for schema in schemas:
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     _spare.clear()
+    _schemas.clear()
 
 
 def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
