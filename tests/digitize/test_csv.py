@@ -381,3 +381,10 @@ def test_a_date_with_digits_past_its_year_is_not_a_date() -> None:
     [inv] = parse(_dated(("25/07/20261", "")).encode())
     assert inv.issue_date is None
     assert [p.location for p in inv.problems if p.code == "bad_date"] == ["row 2, issue_date"]
+
+
+def test_a_delimiter_inside_a_quoted_field_does_not_hide_the_file_s_delimiter() -> None:
+    text = 'Rechnungsnummer;Menge;Einzelpreis;Bezeichnung\r\nR-1;2;1,50;"Stifte; blau"\r\n'
+    [inv] = parse(text.encode())
+    assert inv.lines[0].description == "Stifte; blau"
+    assert inv.lines[0].net_amount == Decimal("3.00")

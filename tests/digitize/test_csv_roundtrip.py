@@ -109,6 +109,8 @@ class Convention:
     quote_all: bool  # every field in quotes, not only those that need them
     padded: bool  # 01/07/2026, not 1/7/2026
     time: str  # a time after the date, as spreadsheets write dates that are date-times
+    order: list[int]  # the columns' order in the file
+    total: str  # the invoice total's header
 
 
 quantities = st.one_of(
@@ -174,6 +176,8 @@ def conventions(draw: st.DrawFn) -> Convention:
         quote_all=draw(st.booleans()),
         padded=draw(st.booleans()),
         time=draw(st.sampled_from(["", " 00:00", " 0:00", " 00:00:00", "T00:00:00"])),
+        order=draw(st.permutations(range(len(HEADERS["en"]) + 1))),
+        total=draw(st.sampled_from(["", "Total", "Grand Total", "Summe"])),
     )
 
 
@@ -235,24 +239,27 @@ def csv_file(made: list[Made], c: Convention) -> bytes:
     out = io.StringIO()
     quoting = csv.QUOTE_ALL if c.quote_all else csv.QUOTE_MINIMAL
     writer = csv.writer(out, delimiter=c.delimiter, lineterminator=c.newline, quoting=quoting)
-    writer.writerow(HEADERS[c.language])
+    headers = [*HEADERS[c.language], "Internal Ref"]
+    if c.total:
+        headers[10] = c.total
+    writer.writerow([headers[i] for i in c.order])
     for inv in made:
-        for row in inv.rows:
-            writer.writerow(
-                [
-                    inv.number,
-                    when(inv.issued, c),
-                    when(inv.due, c) if inv.due else "",
-                    "EUR",
-                    inv.seller,
-                    row.description,
-                    written(row.quantity, c),
-                    money(row.price, c),
-                    money(row.amount, c),
-                    written(row.rate, c),
-                    money(inv.payable, c),
-                ]
-            )
+        for n, row in enumerate(inv.rows):
+            cells = [
+                inv.number,
+                when(inv.issued, c),
+                when(inv.due, c) if inv.due else "",
+                "EUR",
+                inv.seller,
+                row.description,
+                written(row.quantity, c),
+                money(row.price, c),
+                money(row.amount, c),
+                written(row.rate, c),
+                money(inv.payable, c),
+                f"line {n + 1}; see {inv.number}",  # a column the reader does not know
+            ]
+            writer.writerow([cells[i] for i in c.order])
     text = out.getvalue()
     if c.encoding == "utf-16":
         return codecs.BOM_UTF16_LE + text.encode("utf-16-le")
