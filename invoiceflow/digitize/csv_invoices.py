@@ -331,14 +331,14 @@ def _legacy_encoding(sample: bytes) -> str:
 def _stuck_symbols(sample: bytes, page: str) -> int:
     """How many characters over 127 of ``sample`` read in ``page`` are symbols next to a
     letter; every byte the page does not define counts many."""
-    text = sample.decode(page, errors="replace")
+    text = sample.decode(page, errors="replace")  # one character a byte: the same places
     count = 0
-    for i, char in enumerate(text):
-        if char == "\ufffd":
-            count += 100
-        elif ord(char) > 127 and not char.isalpha():
-            around = text[max(i - 1, 0) : i] + text[i + 1 : i + 2]
-            count += any(c.isalpha() for c in around)
+    for run in _HIGH.finditer(sample):
+        for i in range(run.start(), run.end()):
+            if text[i] == "\ufffd":
+                count += 100
+            elif not text[i].isalpha():
+                count += any(c.isalpha() for c in text[max(i - 1, 0) : i] + text[i + 1 : i + 2])
     return count
 
 
