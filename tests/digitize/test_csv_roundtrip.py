@@ -1,11 +1,17 @@
 """CSV exports written in every convention a spreadsheet uses read back to the invoices they
 were written from: random invoices (numbers, dates, lines with quantity, price and amount,
-totals that add up) written with a decimal point or comma, with or without thousands
-separators, dates in ISO, day-first or month-first order, comma, semicolon or tab
-delimiters, and UTF-8 (with or without its byte order mark), cp1252 or UTF-16. Every amount
-and date comes back equal, except a date the file cannot tell (a slashed date whose day and
-month could be either, in a file whose other dates prove no order): that date, and only
-that one, carries an ``ambiguous_date`` warning naming its row and field."""
+discounts, totals that add up) written with a decimal point or comma, with or without
+thousands separators or trailing zeros, currency signs, negatives with a minus or in
+parentheses; dates in ISO, day-first, month-first, dotted or compact order, padded or not,
+with or without a time; comma, semicolon, tab or bar delimiters, every field quoted or only
+those that need it; columns in any order, under English or German headers, with one the
+reader does not know; UTF-8 (with or without its byte order mark), cp1252 or UTF-16.
+
+Every amount and date comes back equal, except what the file cannot tell: a slashed date
+whose day and month could be either, in a file whose other dates prove no order, carries an
+``ambiguous_date`` warning naming its row and field, and a number either decimal mark reads
+(1,200), in a file none of whose numbers shows its mark, an ``ambiguous_number`` warning;
+those, and only those."""
 
 from __future__ import annotations
 
@@ -111,6 +117,7 @@ class Convention:
     time: str  # a time after the date, as spreadsheets write dates that are date-times
     order: list[int]  # the columns' order in the file
     total: str  # the invoice total's header
+    amount: str  # the line amount's header
 
 
 quantities = st.one_of(
@@ -178,6 +185,7 @@ def conventions(draw: st.DrawFn) -> Convention:
         time=draw(st.sampled_from(["", " 00:00", " 0:00", " 00:00:00", "T00:00:00"])),
         order=draw(st.permutations(range(len(HEADERS["en"]) + 1))),
         total=draw(st.sampled_from(["", "Total", "Grand Total", "Summe"])),
+        amount=draw(st.sampled_from(["", "Total", "Line Total", "Extended Price", "Betrag"])),
     )
 
 
@@ -242,6 +250,10 @@ def csv_file(made: list[Made], c: Convention) -> bytes:
     headers = [*HEADERS[c.language], "Internal Ref"]
     if c.total:
         headers[10] = c.total
+    if c.amount:
+        headers[8] = c.amount
+        if c.amount == "Total" and c.total in ("Total", "Summe"):
+            headers[10] = "Grand Total"  # one column headed only Total is all a file has
     writer.writerow([headers[i] for i in c.order])
     for inv in made:
         for n, row in enumerate(inv.rows):
