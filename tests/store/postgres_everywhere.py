@@ -1,13 +1,14 @@
 """A pytest plugin that runs other test modules on PostgreSQL, unchanged:
 
-    pytest -p tests.store.postgres_everywhere tests/queues tests/engine/test_execution.py
+    python -m pytest -p tests.store.postgres_everywhere tests/queues tests/engine/test_execution.py
 
-The databases those tests open by URL (``invoiceflow.store.open_database``, imported after
+(``python -m`` puts the repository on the import path before the plugin is loaded.) The
+databases those tests open by URL (``invoiceflow.store.open_database``, imported after
 this plugin) and through ``invoiceflow.testing.run`` become PostgreSQL schemas of their
 own in one database: a schema costs milliseconds where a database costs seconds, and a
-migrated one is emptied and reused rather than migrated again. Tests that build ``SQLiteDatabase``
-themselves (files, crashes, upgrades of SQLite files) stay on SQLite, unless
-``INVOICEFLOW_TEST_POSTGRES_FILES`` is set: then they get a schema per file path too.
+migrated one is emptied and reused rather than migrated again. Tests that build
+``SQLiteDatabase`` themselves (files, crashes, upgrades of SQLite files) stay on SQLite,
+unless ``INVOICEFLOW_TEST_POSTGRES_FILES`` is set: then they get a schema per file path.
 
 The server and database are ``INVOICEFLOW_TEST_POSTGRES`` (a URL without a database name,
 by default the local server) and ``INVOICEFLOW_TEST_POSTGRES_DB`` (by default ``test``).
