@@ -116,7 +116,13 @@ _DATE_PART = re.compile(r"\d+([./-])\d+\1\d+|\d{8}(?!\d)")
 
 
 def _read(text: str, fmt: str) -> date:
-    """``text`` read in ``fmt``; a time after the date is left out."""
+    """``text`` read in ``fmt`` (a profile's may have a time, or month names); failing
+    that, its leading date read in ``fmt``, a time after it left out."""
     text = text.strip()
-    part = _DATE_PART.match(text)
-    return datetime.strptime(part.group() if part else text, fmt).date()
+    try:
+        return datetime.strptime(text, fmt).date()
+    except ValueError:
+        part = _DATE_PART.match(text)
+        if part is None or part.group() == text:
+            raise
+        return datetime.strptime(part.group(), fmt).date()

@@ -388,3 +388,12 @@ def test_a_delimiter_inside_a_quoted_field_does_not_hide_the_file_s_delimiter() 
     [inv] = parse(text.encode())
     assert inv.lines[0].description == "Stifte; blau"
     assert inv.lines[0].net_amount == Decimal("3.00")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "written"),
+    [("%d %b %Y", "11 Jul 2026"), ("%m/%d/%Y %I:%M %p", "07/11/2026 10:30 PM")],
+)
+def test_a_profile_s_date_format_reads_the_whole_cell(fmt: str, written: str) -> None:
+    [inv] = parse(_dated((written, "")).encode(), load_profile({"date_format": fmt}))
+    assert inv.issue_date == date(2026, 7, 11)
