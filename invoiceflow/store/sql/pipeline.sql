@@ -6,52 +6,27 @@ INSERT INTO containers
 VALUES (?, ?, ?, ?, ?, ?, ?, 'New', ?, ?, ?, ?)
 
 -- name: get_container
--- One container; while it is in work, its invoices counted as they are created.
-SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
-       CASE WHEN state = 'Processing'
-            THEN (SELECT COUNT(*) FROM invoices i WHERE i.container_id = containers.id)
-            ELSE created_count END,
-       execution_arn, created, updated, review_count, last_error, attempts,
-       last_error_at, profile_name, profile
-FROM containers WHERE id = ?
+-- One container (see container_view: a container in work counts its invoices so far).
+SELECT * FROM container_view WHERE id = ?
 
 -- name: page_own_containers
 -- A tenant's containers newest first after a cursor (created, id), walking the index unsorted.
-SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
-       CASE WHEN state = 'Processing'
-            THEN (SELECT COUNT(*) FROM invoices i WHERE i.container_id = containers.id)
-            ELSE created_count END,
-       execution_arn, created, updated, review_count, last_error, attempts,
-       last_error_at, profile_name, profile
-FROM containers
-WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ?
-  AND (created, id) < (?, ?)
+SELECT * FROM container_view
+WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND (created, id) < (?, ?)
 ORDER BY created DESC, id DESC LIMIT ?
 
 -- name: page_containers_needing_review
 -- The same, only those with invoices carrying error-level problems (a partial index holds them).
-SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
-       CASE WHEN state = 'Processing'
-            THEN (SELECT COUNT(*) FROM invoices i WHERE i.container_id = containers.id)
-            ELSE created_count END,
-       execution_arn, created, updated, review_count, last_error, attempts,
-       last_error_at, profile_name, profile
-FROM containers
-WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND review_count > 0
-  AND (created, id) < (?, ?)
+SELECT * FROM container_view
+WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND (created, id) < (?, ?)
+  AND review_count > 0
 ORDER BY created DESC, id DESC LIMIT ?
 
 -- name: page_containers_not_needing_review
 -- The same, only those with no invoice carrying an error-level problem.
-SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
-       CASE WHEN state = 'Processing'
-            THEN (SELECT COUNT(*) FROM invoices i WHERE i.container_id = containers.id)
-            ELSE created_count END,
-       execution_arn, created, updated, review_count, last_error, attempts,
-       last_error_at, profile_name, profile
-FROM containers
-WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND review_count = 0
-  AND (created, id) < (?, ?)
+SELECT * FROM container_view
+WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND (created, id) < (?, ?)
+  AND review_count = 0
 ORDER BY created DESC, id DESC LIMIT ?
 
 -- name: set_execution
