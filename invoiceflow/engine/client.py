@@ -30,7 +30,7 @@ from invoiceflow.engine.runtime import Runtime
 from invoiceflow.engine.validate import validate
 from invoiceflow.engine.values import loads
 from invoiceflow.limits import MAX_HISTORY_EVENTS
-from invoiceflow.store import Database, Transaction
+from invoiceflow.store import ConstraintViolation, Database, Transaction
 
 MAX_HISTORY_PAGE = 1000
 
@@ -116,20 +116,35 @@ class StepFunctionsClient:
             raise ClientError("InvalidName", f"Invalid Name: '{name}'", "CreateStateMachine")
         arn = arns.state_machine_arn(name)
         now = self.runtime.clock.now()
-        with self.db.transaction() as tx:
-            row = tx.fetchone("get_state_machine", (arn,))
-            if row is not None:
-                if loads(row[2]) != loads(definition) or row[6] != durability:
-                    raise ClientError(
-                        "StateMachineAlreadyExists",
-                        f"State Machine Already Exists: '{arn}'",
-                        "CreateStateMachine",
-                    )
-                return {"stateMachineArn": arn, "creationDate": _date(row[5])}
-            tx.execute("insert_state_machine", (arn, name, definition, roleArn, type, now))
-            if durability is not None:
-                tx.execute("set_durability", (durability, arn))
+        try:
+            with self.db.transaction() as tx:
+                row = tx.fetchone("get_state_machine", (arn,))
+                if row is not None:
+                    return self._same_machine(row, definition, durability)
+                tx.execute("insert_state_machine", (arn, name, definition, roleArn, type, now))
+                if durability is not None:
+                    tx.execute("set_durability", (durability, arn))
+        except ConstraintViolation:
+            # Another process created it between our read and our insert (PostgreSQL lets
+            # them overlap; SQLite's one writer does not): the same answer as had it been first.
+            with self.db.transaction(write=False) as tx:
+                row = tx.fetchone("get_state_machine", (arn,))
+            assert row is not None
+            return self._same_machine(row, definition, durability)
         return {"stateMachineArn": arn, "creationDate": _date(now)}
+
+    @staticmethod
+    def _same_machine(
+        row: tuple[Any, ...], definition: str, durability: str | None
+    ) -> dict[str, Any]:
+        """Creating a machine that exists confirms it when nothing differs (as on AWS)."""
+        if loads(row[2]) != loads(definition) or row[6] != durability:
+            raise ClientError(
+                "StateMachineAlreadyExists",
+                f"State Machine Already Exists: '{row[0]}'",
+                "CreateStateMachine",
+            )
+        return {"stateMachineArn": row[0], "creationDate": _date(row[5])}
 
     def update_state_machine(
         self,

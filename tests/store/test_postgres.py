@@ -818,3 +818,28 @@ def test_sigkilled_worker_processes_lose_nothing_and_repeat_no_effect(
         assert [
             tx.fetch_raw(f"SELECT COUNT(*) FROM {table}")[0][0] for table in ("mailbox", "tasks")
         ] == [0, 0]
+
+
+def test_processes_opening_the_pipeline_at_once_all_get_it(db: Database, url: str) -> None:
+    """Each with a pool of its own, as on several machines: creating the same state machines
+    and queues at the same moment is no error for any of them."""
+    others = [PostgresDatabase(url) for _ in range(4)]
+    start = threading.Barrier(len(others))
+    failed: list[BaseException] = []
+    arns: set[str] = set()
+
+    def open_one(mine: Database) -> None:
+        start.wait()
+        try:
+            arns.add(open_pipeline(Engine.open(mine), Registry()).state_machine_arn)
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(d,)) for d in others]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for d in others:
+        d.close()
+    assert failed == [] and len(arns) == 1
