@@ -95,7 +95,9 @@ def main(url: str | None = None) -> None:
     db = open_database(url)
     _, key = keys.replace(db, TENANT)  # a run replaces the key of the run before
     db.close()
-    log = Path(url.removeprefix("sqlite:///")).with_suffix(".serve.log")
+    # The server's log beside a SQLite file, else in this folder.
+    beside = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else "invoiceflow"
+    log = Path(beside).with_suffix(".serve.log")
     command = [sys.executable, "-m", "invoiceflow", "serve", "--port", "0", "--json-logs"]
     with log.open("wb") as sink:
         server = subprocess.Popen([*command, "--database-url", url], stderr=sink)

@@ -36,7 +36,7 @@ from invoiceflow.engine.worker import Worker
 from invoiceflow.functions import default_registry
 from invoiceflow.functions.worker import full_worker
 from invoiceflow.pipeline import open_pipeline
-from invoiceflow.store import open_database
+from invoiceflow.store import DatabaseURLError, open_database
 
 DRAIN_TIMEOUT = 30  # seconds, from SIGTERM, for requests and the worker to finish
 # While requests are being answered the worker leaves them this share of its time: accepting
@@ -124,7 +124,10 @@ def serve(
     process with status 1 if it had to abandon work still running then (a handler that
     does not return): its leases are handed back, or run out, and another worker takes it."""
     logs.configure(json_lines=json_logs)
-    db = open_database(database_url)
+    try:
+        db = open_database(database_url)
+    except DatabaseURLError as exc:  # a server that cannot be reached, say
+        raise CannotStart(str(exc)) from None
     registry = default_registry()
     pipeline = open_pipeline(Engine.open(db, invoker=registry), registry)
     in_flight = InFlight()

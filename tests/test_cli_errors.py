@@ -39,10 +39,19 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("url", ["postgresql://user@host/db", "mysql://host/db"])
+@pytest.mark.parametrize("url", ["mysql://host/db", "mongodb://host/db"])
 def test_an_unsupported_database_url_is_one_sentence(tmp_path: Path, url: str) -> None:
     line = one_line_error(run(tmp_path, "containers", "list", "--database-url", url))
-    assert "sqlite:///PATH" in line and "sqlite://" in line
+    assert "sqlite:///PATH" in line and "postgresql://" in line
+
+
+@pytest.mark.parametrize("command", [("containers", "list"), ("worker",), ("info",)])
+def test_a_postgresql_server_that_cannot_be_reached_is_one_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    url = "postgresql://invoiceflow:s3cret@127.0.0.1:1/none"
+    line = one_line_error(run(tmp_path, *command, "--database-url", url))
+    assert "cannot reach postgresql://invoiceflow:***@127.0.0.1:1/none" in line
 
 
 def test_a_database_in_a_missing_folder_is_refused_and_no_folder_made(tmp_path: Path) -> None:
@@ -181,8 +190,10 @@ def test_serve_names_its_database_as_an_absolute_path(tmp_path: Path) -> None:
 
 
 def test_demo_refuses_an_unsupported_database_url(tmp_path: Path) -> None:
-    line = one_line_error(run(tmp_path, "demo", "--database-url", "postgresql://h/db"))
+    line = one_line_error(run(tmp_path, "demo", "--database-url", "mysql://h/db"))
     assert "supported" in line
+    line = one_line_error(run(tmp_path, "demo", "--database-url", "postgresql://127.0.0.1:1/x"))
+    assert "cannot reach" in line
 
 
 def test_submit_names_a_file_that_does_not_exist(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from invoiceflow.functions import default_registry
 
 if TYPE_CHECKING:
     from invoiceflow.pipeline import Pipeline
+    from invoiceflow.store import Database
 
 DbOption = Annotated[
     str | None,
@@ -102,21 +103,30 @@ def import_handlers(modules: list[str] | None) -> None:
             fail(f"--handlers {module}: no module named {module!r} (from {Path.cwd()})")
 
 
-def database_path(database_url: str | None) -> str:
-    """The absolute path of the database (or ``:memory:``), the URL refused in one line."""
+def database_location(database_url: str | None) -> str:
+    """Where the database is, for people (an absolute path, ``:memory:``, a PostgreSQL URL
+    without its password); a URL naming none we can open is refused in one line."""
     from invoiceflow import store
 
     try:
-        return store.database_path(database_url)
+        return store.database_location(database_url)
+    except store.DatabaseURLError as exc:
+        fail(str(exc))
+
+
+def open_store(database_url: str | None) -> Database:
+    """The database, migrated; one that cannot be opened or reached is one line."""
+    from invoiceflow import store
+
+    database_location(database_url)
+    try:
+        return store.open_database(database_url)
     except store.DatabaseURLError as exc:
         fail(str(exc))
 
 
 def open_engine(database_url: str | None) -> Engine:
-    from invoiceflow.store import open_database
-
-    database_path(database_url)
-    return Engine.open(open_database(database_url), invoker=default_registry())
+    return Engine.open(open_store(database_url), invoker=default_registry())
 
 
 def open_pipeline(database_url: str | None) -> Pipeline:

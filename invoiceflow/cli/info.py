@@ -7,20 +7,25 @@ from pathlib import Path
 import typer
 
 from invoiceflow.cli.app import app, release
-from invoiceflow.cli.common import DbOption, JsonOption, database_path, emit, fail
+from invoiceflow.cli.common import (
+    DbOption,
+    JsonOption,
+    database_location,
+    emit,
+    fail,
+    open_store,
+)
 
 
 @app.command("info")
 def info_cmd(as_json: JsonOption = False, database_url: DbOption = None) -> None:
     """Show the version, the database and what it holds: containers by state, invoices,
     executions by status and the messages on each queue."""
-    from invoiceflow.store import open_database
-
-    path = database_path(database_url)
-    if path != ":memory:" and not Path(path).is_file():
+    path = database_location(database_url)
+    if Path(path).is_absolute() and not Path(path).is_file():  # a file, not a server's URL
         fail(f"no database at {path}", 1)
     version = release()
-    db = open_database(database_url)
+    db = open_store(database_url)
     try:
         with db.transaction(write=False) as tx:
             containers = {row[0]: row[1] for row in tx.fetch("containers_by_state")}
@@ -60,5 +65,5 @@ def demo_cmd(database_url: DbOption = None) -> None:
     """Run sample invoice workflows on the embedded store and show how they ended."""
     from invoiceflow import demo
 
-    database_path(database_url)
+    open_store(database_url).close()  # a database that cannot be opened is one line
     demo.main(database_url)

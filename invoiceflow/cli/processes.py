@@ -13,7 +13,7 @@ from invoiceflow.cli.common import (
     DbOption,
     DurabilityOption,
     HandlersOption,
-    database_path,
+    database_location,
     fail,
     import_handlers,
     open_pipeline,
@@ -59,7 +59,7 @@ def worker_cmd(
     from invoiceflow.functions.worker import full_worker
 
     import_handlers(handlers)
-    path = database_path(database_url)
+    path = database_location(database_url)
     pipeline = open_pipeline(database_url)
     worker = full_worker(
         pipeline.engine.runtime,
@@ -106,7 +106,7 @@ def serve_cmd(
     from invoiceflow.serve import CannotStart, serve
 
     import_handlers(handlers)
-    database_path(database_url)
+    database_location(database_url)
     try:
         serve(
             database_url,

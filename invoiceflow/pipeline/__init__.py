@@ -26,7 +26,6 @@ from invoiceflow.pipeline.endings import ContainerEndings
 from invoiceflow.pipeline.handlers import BATCH, DEAD_LETTER_HANDLER, Handlers
 from invoiceflow.queues import SQSClient, names
 from invoiceflow.store import Database
-from invoiceflow.store.sqlite import SQLiteDatabase
 
 WORKFLOWS = Path(__file__).parent / "workflows"
 WORKFLOW = WORKFLOWS / "process_file.asl.json"
@@ -56,14 +55,13 @@ class Pipeline:
 
 
 def blob_root(db: Database) -> Path:
-    """Where received files are kept: INVOICEFLOW_FILES, or a folder beside the SQLite file."""
+    """Where received files are kept: INVOICEFLOW_FILES, or a folder beside the database's
+    file, else ``invoiceflow-files`` here. Processes on several machines sharing one
+    PostgreSQL database need INVOICEFLOW_FILES on storage they all reach."""
     configured = os.environ.get("INVOICEFLOW_FILES")
     if configured:
         return Path(configured)
-    if isinstance(db, SQLiteDatabase) and db.path != ":memory:":
-        path = Path(db.path)
-        return path.parent / f"{path.stem}-files"
-    return Path("invoiceflow-files")
+    return db.files_beside() or Path("invoiceflow-files")
 
 
 def open_pipeline(

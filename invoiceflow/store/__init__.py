@@ -2,15 +2,18 @@
 
 ``sqlite:///path/to/file.db`` (the default, ``sqlite:///invoiceflow.db``) or ``sqlite://``
 with nothing after it (or ``sqlite:///:memory:``) for a private in-memory database.
-``INVOICEFLOW_DATABASE_URL`` overrides the default. A relative path is taken from the
-current folder; the file's folder must exist already (none is created, so that a typo does
-not quietly start an empty database somewhere else).
+A relative path is taken from the current folder; the file's folder must exist already
+(none is created, so that a typo does not quietly start an empty database somewhere else).
+``postgresql://USER:PASSWORD@HOST:PORT/NAME`` (or ``postgres://``, with libpq's query
+parameters) names a PostgreSQL database that many processes on many machines share; it
+must exist, and is migrated when opened. ``INVOICEFLOW_DATABASE_URL`` overrides the default.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from invoiceflow.store.database import ConstraintViolation, Database, Transaction
 
@@ -21,6 +24,7 @@ __all__ = [
     "Database",
     "DatabaseURLError",
     "Transaction",
+    "database_location",
     "database_path",
     "database_url",
     "open_database",
@@ -29,7 +33,11 @@ __all__ = [
 DEFAULT_URL = "sqlite:///invoiceflow.db"
 
 
-SUPPORTED_URLS = "sqlite:///PATH (a file) and sqlite:// (in memory)"
+SUPPORTED_URLS = (
+    "sqlite:///PATH (a file), sqlite:// (in memory) and postgresql://USER@HOST:PORT/NAME"
+)
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+CONNECT_TIMEOUT = 10  # seconds to reach a PostgreSQL server before saying it cannot be
 MEMORY = ":memory:"
 
 
@@ -39,6 +47,24 @@ class DatabaseURLError(ValueError):
 
 def database_url(url: str | None = None) -> str:
     return url or os.environ.get("INVOICEFLOW_DATABASE_URL") or DEFAULT_URL
+
+
+def database_location(url: str | None = None) -> str:
+    """Where the database ``url`` names is, for people to read: a SQLite file's absolute
+    path, ``:memory:``, or a PostgreSQL URL without its password; ``DatabaseURLError`` for a
+    URL we cannot open."""
+    url = database_url(url)
+    if url.startswith(POSTGRES_SCHEMES):
+        return _without_password(url)
+    return database_path(url)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def database_path(url: str | None = None) -> str:
@@ -72,10 +98,30 @@ def database_path(url: str | None = None) -> str:
 
 def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
     """Open (and by default migrate) the database named by ``url``; ``DatabaseURLError``
-    if it names none we can open."""
-    from invoiceflow.store.sqlite import SQLiteDatabase
+    if it names none we can open, a PostgreSQL server that cannot be reached included."""
+    url = database_url(url)
+    db: Database
+    if url.startswith(POSTGRES_SCHEMES):
+        db = _open_postgres(url)
+    else:
+        from invoiceflow.store.sqlite import SQLiteDatabase
 
-    db: Database = SQLiteDatabase(database_path(url))
+        db = SQLiteDatabase(database_path(url))
     if migrate:
         db.migrate()
     return db
+
+
+def _open_postgres(url: str) -> Database:
+    """The pool retries a server it cannot reach until a transaction gives up; one direct
+    connection first says at once, in the server's words, why it cannot be reached."""
+    import psycopg
+
+    from invoiceflow.store.postgres import PostgresDatabase
+
+    try:
+        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DatabaseURLError(f"cannot reach {_without_password(url)}: {reason}") from None
+    return PostgresDatabase(url)

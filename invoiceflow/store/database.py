@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 Row = tuple[Any, ...]
@@ -80,6 +81,11 @@ class Database(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def files_beside(self) -> Path | None:
+        """A folder beside the database for the files that belong with it (received
+        files), when the database is a file; None for a server's or an in-memory one."""
+        return None
 
     def sql(self, name: str) -> str:
         return named_queries(self.dialect)[name]

@@ -123,6 +123,12 @@ class SQLiteDatabase(Database):
             if shared:
                 self._memory_lock.release()
 
+    def files_beside(self) -> Path | None:
+        if self.path == ":memory:":
+            return None
+        path = Path(self.path)
+        return path.parent / f"{path.stem}-files"
+
     @property
     def commits(self) -> int:
         """Physical write commits so far: fewer than write transactions when they group."""

@@ -843,3 +843,31 @@ def test_processes_opening_the_pipeline_at_once_all_get_it(db: Database, url: st
     for d in others:
         d.close()
     assert failed == [] and len(arns) == 1
+
+
+def test_the_command_line_runs_the_pipeline_on_postgresql(url: str, tmp_path: Path) -> None:
+    """``INVOICEFLOW_DATABASE_URL=postgresql://...`` is all it takes: files are received,
+    processed and listed, and ``info`` names the database without a password."""
+    env = {**os.environ, "INVOICEFLOW_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    env["INVOICEFLOW_FILES"] = str(tmp_path / "files")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "invoiceflow", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    sample = str(SAMPLES / "x12" / "oopfactory-Example3_MultiInvoice.x12")
+    done = cli("submit", "--wait", "--json", sample)
+    assert done.returncode == 0, done.stderr
+    ended = json.loads(done.stdout)
+    assert (ended["state"], ended["invoices"]) == ("Done", 2)
+    listed = cli("invoices", "list", "--json").stdout.splitlines()
+    assert sorted(json.loads(line)["invoice_number"] for line in listed) == ["465266", "465267"]
+    info = json.loads(cli("info", "--json").stdout)
+    assert info["database"] == url and info["containers"] == {"Done": 1}
+    assert not (tmp_path / "invoiceflow.db").exists()

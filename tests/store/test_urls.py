@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from invoiceflow.store import DatabaseURLError, database_path, open_database
+from invoiceflow.store import DatabaseURLError, database_location, database_path, open_database
 
 
 def test_a_relative_path_is_resolved_from_the_current_folder(
@@ -31,10 +31,24 @@ def test_an_empty_path_is_refused() -> None:
         open_database("sqlite:///")
 
 
-@pytest.mark.parametrize("url", ["postgresql://u@h/db", "mysql://h/db", "invoiceflow.db"])
+@pytest.mark.parametrize("url", ["mysql://h/db", "invoiceflow.db", "sqlite:/x.db"])
 def test_an_unsupported_url_lists_the_supported_ones(url: str) -> None:
-    with pytest.raises(DatabaseURLError, match=r"sqlite:///PATH .* and sqlite://"):
+    with pytest.raises(DatabaseURLError, match=r"sqlite:///PATH .* and postgresql://"):
         open_database(url)
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_one_sentence() -> None:
+    with pytest.raises(DatabaseURLError) as caught:
+        open_database("postgresql://invoiceflow:s3cret@127.0.0.1:1/none")
+    said = str(caught.value)
+    assert said.startswith("cannot reach postgresql://invoiceflow:***@127.0.0.1:1/none: ")
+    assert "s3cret" not in said and "\n" not in said
+
+
+def test_a_postgresql_url_is_shown_without_its_password() -> None:
+    shown = database_location("postgresql://app:pw@db.internal:5433/invoices?sslmode=require")
+    assert shown == "postgresql://app:***@db.internal:5433/invoices?sslmode=require"
+    assert database_location("postgres://app@db/x") == "postgres://app@db/x"
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
