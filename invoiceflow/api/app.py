@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
 from fastapi import FastAPI
 
 from invoiceflow.api import docs, errors
@@ -19,7 +18,7 @@ from invoiceflow.api.guard import Guard
 from invoiceflow.api.keys import Authenticator
 from invoiceflow.api.metrics import metrics_registry
 from invoiceflow.api.routes import containers, events, executions, health, invoices, queues, tasks
-from invoiceflow.digitize import Invoice
+from invoiceflow.digitize.model import schema_components as invoice_schema
 from invoiceflow.functions import Registry
 from invoiceflow.pipeline import Pipeline
 
@@ -76,9 +75,7 @@ def _complete_spec(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = plain()
-            (_,), schemas = msgspec.json.schema_components(
-                [Invoice], ref_template="#/components/schemas/{name}"
-            )
+            _, schemas = invoice_schema("#/components/schemas/{name}")
             components = spec.setdefault("components", {})
             components.setdefault("schemas", {}).update(schemas)
             components["securitySchemes"] = {"HTTPBearer": BEARER}

@@ -185,7 +185,24 @@ def from_json(data: bytes | str) -> Invoice:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the JSON form, for other tools to validate against."""
-    schema: dict[str, Any] = msgspec.json.schema(Invoice)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "invoiceflow invoice"
-    return schema
+    (schema,), definitions = schema_components("#/$defs/{name}")
+    return {
+        **schema,
+        "$defs": definitions,
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "invoiceflow invoice",
+    }
+
+
+def schema_components(ref_template: str) -> tuple[tuple[dict[str, Any]], dict[str, Any]]:
+    """The invoice's schema and the definitions it refers to (as
+    ``msgspec.json.schema_components``), such that an invoice sent to invoiceflow is valid:
+    ``source`` is in every invoice invoiceflow writes, but one it reads needs none, since
+    the reader records where it read it from."""
+    (schema,), definitions = msgspec.json.schema_components([Invoice], ref_template=ref_template)
+    invoice = definitions["Invoice"]
+    invoice["required"] = [name for name in invoice["required"] if name != "source"]
+    invoice["properties"]["source"]["description"] = (
+        "Where the invoice was read from: set by invoiceflow, ignored on input."
+    )
+    return (schema,), definitions

@@ -157,3 +157,14 @@ def test_a_dead_lettered_event_shows_in_its_tenants_listing_of_the_dead_letter_q
         )
     assert a.post(f"/v1/queues/{events.DEAD_LETTER_QUEUE}/redrive").json()["moved"] >= 1
     assert api.wait_for(a, where, finished)["state"] == "Done"
+
+
+def test_an_event_needs_no_source_and_the_schema_says_so(api: Api, a: httpx.Client) -> None:
+    sent = {"invoice_number": "NS-1", "currency": "EUR", "totals": {"payable": "10.00"}}
+    response = submit(a, json.dumps(sent).encode())
+    assert response.status_code == 202, response.text
+    final = api.wait_for(a, f"/v1/invoice-events/{response.json()['message_id']}", finished)
+    stored = a.get(f"/v1/invoices/{final['invoice']}").json()
+    assert stored["source"]["format"] == "json"  # recorded by the reader
+    schema = a.get("/openapi.json").json()["components"]["schemas"]["Invoice"]
+    assert schema["required"] == ["invoice_number"]
