@@ -20,12 +20,13 @@ def test_each_setting_changes_alone(tmp_path: Path) -> None:
     hook = {"url": "https://hooks.example/in", "secret": "********"}
     first = settings(tmp_path, "--webhook-url", hook["url"], "--webhook-secret", "s3cret")
     assert first == {"tenant": "acme", "flag_duplicates": False, "webhook": hook}
-    second = settings(tmp_path, "--export-folder", "out")
-    assert second == {**first, "export": {"folder": "out", "format": "json"}}
+    second = settings(tmp_path, "--export-folder", "out")  # relative: to where it is typed
+    out = str(tmp_path.resolve() / "out")
+    assert second == {**first, "export": {"folder": out, "format": "json"}}
     third = settings(tmp_path, "--export-format", "csv", "--flag-duplicates")
     assert third == {
         **second,
-        "export": {"folder": "out", "format": "csv"},
+        "export": {"folder": out, "format": "csv"},
         "flag_duplicates": True,
     }
     moved = settings(tmp_path, "--webhook-url", "https://hooks.example/v2")

@@ -29,7 +29,8 @@ def tenants_set(
     ] = None,
     no_webhook: Annotated[bool, typer.Option("--no-webhook", help="Remove the webhook.")] = False,
     export_folder: Annotated[
-        Path | None, typer.Option(help="Write each invoice into this folder.")
+        Path | None,
+        typer.Option(help="Write each invoice into this folder (relative: to here)."),
     ] = None,
     export_format: Annotated[
         str | None, typer.Option(help="How exported invoices are written: json or csv.")
@@ -60,7 +61,8 @@ def tenants_set(
         webhook = actions.Webhook(url, secret)
     export = None if no_export else settings.export
     if export_folder is not None:
-        export = actions.Export(str(export_folder), export_format or "json")
+        # Stored absolute: the worker that exports runs in a folder of its own.
+        export = actions.Export(str(export_folder.resolve()), export_format or "json")
     elif export_format is not None:
         if export is None:
             fail("--export-format needs an export: give --export-folder too")
