@@ -123,11 +123,16 @@ def as_finished(
     deadline = time.monotonic() + timeout
     try:
         while waiting and time.monotonic() <= deadline:
+            # Each look reads states only; a container is read whole once it has ended.
             with pipeline.engine.db.transaction(write=False) as tx:
-                found = {i: containers.get(tx, i) for i in waiting}
+                states = {i: tx.fetchone("container_state", (i,)) for i in waiting}
+                found = {
+                    i: containers.get(tx, i) if row and row[0] in TERMINAL else None
+                    for i, row in states.items()
+                }
             finished = [c for c in found.values() if c is not None and _ended(pipeline, c)]
             yield from finished
-            gone = {c.id for c in finished} | {i for i, c in found.items() if c is None}
+            gone = {c.id for c in finished} | {i for i, row in states.items() if row is None}
             waiting = [i for i in waiting if i not in gone]
             if waiting:
                 time.sleep(0.02)

@@ -9,6 +9,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, 'New', ?, ?, ?, ?)
 -- One container (see container_view: a container in work counts its invoices so far).
 SELECT * FROM container_view WHERE id = ?
 
+-- name: container_state
+-- Only a container's state: what a waiting process looks at many times a second, without
+-- the invoice count the view makes for a container in work.
+SELECT state FROM containers WHERE id = ?
+
 -- name: page_own_containers
 -- A tenant's containers newest first after a cursor (created, id), walking the index unsorted.
 SELECT * FROM container_view
