@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,28 @@ pytestmark = pytest.mark.skipif(
 for _name in dir(contract):
     if _name.startswith("test_"):
         globals()[_name] = getattr(contract, _name)
+
+
+def at_once(work: Callable[[Any], None], each: Iterable[Any]) -> list[BaseException]:
+    """``work(x)`` for every ``x``, each on a thread of its own, all let go together (as
+    processes on several machines would race); what they raised."""
+    items = list(each)
+    start = threading.Barrier(len(items))
+    raised: list[BaseException] = []
+
+    def run(item: Any) -> None:
+        start.wait()
+        try:
+            work(item)
+        except BaseException as exc:
+            raised.append(exc)
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return raised
 
 
 @pytest.fixture
@@ -298,21 +320,7 @@ def test_migrate_is_idempotent_and_in_steps(url: str) -> None:
 
 def test_migrate_from_threads_at_once(url: str) -> None:
     databases = [PostgresDatabase(url) for _ in range(4)]
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(databases))
-
-    def migrate(db: Database) -> None:
-        start.wait()
-        try:
-            db.migrate()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=migrate, args=(db,)) for db in databases]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(lambda db: db.migrate(), databases)
     try:
         assert errors == []
         assert versions(databases[0]) == [v for v, _ in migrations("postgres")]
@@ -355,11 +363,7 @@ def test_concurrent_claims_from_separate_pools_never_overlap(db: Database, url: 
             mine += batch
         got[owner] = mine
 
-    threads = [threading.Thread(target=take, args=(f"o{i}", d)) for i, d in enumerate(others)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert at_once(lambda i: take(f"o{i}", others[i]), range(len(others))) == []
     for d in others:
         d.close()
     everything = [i for mine in got.values() for i in mine]
@@ -621,11 +625,7 @@ def test_receivers_on_separate_pools_never_share_a_message(db: Database, url: st
             with lock:
                 got.extend(m["Body"] for m in messages)
 
-    threads = [threading.Thread(target=drain, args=(p,)) for p in pools]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert at_once(drain, pools) == []
     for p in pools:
         p.close()
     assert sorted(got) == sorted(bodies)
@@ -646,21 +646,15 @@ def test_fifo_receivers_never_hold_two_messages_of_a_group(db: Database, url: st
     pools = [PostgresDatabase(url) for _ in range(4)]
     got: list[str] = []
     lock = threading.Lock()
-    start = threading.Barrier(len(pools))
 
     def take(pool: Database) -> None:
         client = SQSClient(Queues(pool))
-        start.wait()
         for _ in range(5):
             messages = client.receive_message(QueueUrl=qurl, MaxNumberOfMessages=1)
             with lock:
                 got.extend(m["Body"] for m in messages.get("Messages", []))
 
-    threads = [threading.Thread(target=take, args=(p,)) for p in pools]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert at_once(take, pools) == []
     for p in pools:
         p.close()
     # nothing was deleted: each group gave its first message, and only that one
@@ -673,21 +667,15 @@ def test_fifo_sends_of_one_deduplication_id_store_one_message(db: Database, url:
     qurl = sqs.create_queue(QueueName="d.fifo", Attributes=attributes)["QueueUrl"]
     pools = [PostgresDatabase(url) for _ in range(4)]
     ids: list[str] = []
-    start = threading.Barrier(len(pools))
 
     def send(pool: Database) -> None:
         client = SQSClient(Queues(pool))
-        start.wait()
         sent = client.send_message(
             QueueUrl=qurl, MessageBody="once", MessageGroupId="g", MessageDeduplicationId="d"
         )
         ids.append(sent["MessageId"])
 
-    threads = [threading.Thread(target=send, args=(p,)) for p in pools]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert at_once(send, pools) == []
     for p in pools:
         p.close()
     assert len(set(ids)) == 1
@@ -828,22 +816,12 @@ def test_processes_opening_the_pipeline_at_once_all_get_it(db: Database, url: st
     """Each with a pool of its own, as on several machines: creating the same state machines
     and queues at the same moment is no error for any of them."""
     others = [PostgresDatabase(url) for _ in range(4)]
-    start = threading.Barrier(len(others))
-    failed: list[BaseException] = []
     arns: set[str] = set()
 
     def open_one(mine: Database) -> None:
-        start.wait()
-        try:
-            arns.add(open_pipeline(Engine.open(mine), Registry()).state_machine_arn)
-        except BaseException as exc:
-            failed.append(exc)
+        arns.add(open_pipeline(Engine.open(mine), Registry()).state_machine_arn)
 
-    threads = [threading.Thread(target=open_one, args=(d,)) for d in others]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    failed = at_once(open_one, others)
     for d in others:
         d.close()
     assert failed == [] and len(arns) == 1
