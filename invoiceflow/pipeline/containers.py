@@ -102,7 +102,15 @@ def new_id() -> str:
 
 
 def get(tx: Transaction, container_id: str) -> Container | None:
+    """A container as people see it: while it is in work, its invoices counted so far."""
     row = tx.fetchone("get_container", (container_id,))
+    return Container(*row) if row else None
+
+
+def stored(tx: Transaction, container_id: str) -> Container | None:
+    """A container as stored (its invoice count written when it ends), without the count
+    ``get`` makes: for the workflow's steps, which read it once per invoice."""
+    row = tx.fetchone("get_stored_container", (container_id,))
     return Container(*row) if row else None
 
 

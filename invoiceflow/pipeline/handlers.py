@@ -254,7 +254,7 @@ class Handlers:
 
     # -- plumbing ------------------------------------------------------------------------
     def _container(self, tx: Any, body: dict[str, Any]) -> containers.Container:
-        container = containers.get(tx, str(body.get("container")))
+        container = containers.stored(tx, str(body.get("container")))
         if container is None:
             raise Permanent(
                 "UnknownContainer", f"Container {body.get('container')} does not exist."

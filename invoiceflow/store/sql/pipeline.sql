@@ -9,6 +9,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, 'New', ?, ?, ?, ?)
 -- One container (see container_view: a container in work counts its invoices so far).
 SELECT * FROM container_view WHERE id = ?
 
+-- name: get_stored_container
+-- One container as stored, its count the one written when it ended: what the workflow's
+-- steps read, once per invoice, where the view's live count would cost a count per step.
+SELECT id, tenant, source, name, sha256, size, blob, state, reason, parsed_count,
+       created_count, execution_arn, created, updated, review_count, last_error, attempts,
+       last_error_at, profile_name, profile
+FROM containers WHERE id = ?
+
 -- name: container_state
 -- Only a container's state: what a waiting process looks at many times a second, without
 -- the invoice count the view makes for a container in work.
