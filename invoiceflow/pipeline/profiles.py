@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from invoiceflow.digitize import DigitizeError, Profile
-from invoiceflow.digitize.profiles import check_profile, load_profile, to_mapping
+from invoiceflow.digitize import DigitizeError
+from invoiceflow.digitize.profiles import check_profile, to_mapping
 from invoiceflow.store import Database, Transaction
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -40,9 +40,6 @@ class Chosen:
 
     name: str
     content: str
-
-    def profile(self) -> Profile:
-        return load_profile(json.loads(self.content))
 
 
 @dataclass(frozen=True)
