@@ -27,6 +27,7 @@ from invoiceflow.store import Database, Transaction
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SNIFF = 64 * 1024  # bytes of a file searched for a profile's supplier
 MAX_PATTERN = 255
+MAX_PROFILES = 200  # per tenant: every upload without a named profile tries their patterns
 
 
 class ProfileError(ValueError):
@@ -109,6 +110,12 @@ def put(
         )
     now = time.time()
     with db.transaction() as tx:
+        [(others,)] = tx.fetch("count_other_profiles", (tenant, name))
+        if others >= MAX_PROFILES:
+            raise ProfileError(
+                f"profile {name}: tenant {tenant} has {others} profiles already, the most "
+                "it may have; delete one first."
+            )
         tx.execute("put_profile", (tenant, name, content, supplier, pattern, now, now))
         stored = get(tx, tenant, name)
     assert stored is not None
@@ -143,21 +150,21 @@ def named(db: Database, tenant: str, name: str) -> Chosen:
 def choose(db: Database, tenant: str, file_name: str, data: bytes) -> Chosen | None:
     """The stored profile a file is read with when none is named (see the module's
     docstring), or None."""
-    stored = listing(db, tenant)
-    for p in stored:
-        if p.match_file and fnmatch.fnmatch(file_name.lower(), p.match_file.lower()):
-            return p.chosen()
-    suppliers = [p for p in stored if p.match_supplier]
+    with db.transaction(write=False) as tx:
+        matchers = tx.fetch("profile_matchers", (tenant,))
+    for name, _, pattern in matchers:
+        if pattern and fnmatch.fnmatch(file_name.lower(), pattern.lower()):
+            return named(db, tenant, name)
+    suppliers = [(name, supplier) for name, supplier, _ in matchers if supplier]
     if suppliers:
         head = data[:SNIFF]
         texts = {
             head.decode("utf-8", errors="replace").casefold(),
             head.decode("latin-1").casefold(),
         }
-        for p in suppliers:
-            assert p.match_supplier is not None
-            if any(p.match_supplier.casefold() in text for text in texts):
-                return p.chosen()
+        for name, supplier in suppliers:
+            if any(supplier.casefold() in text for text in texts):
+                return named(db, tenant, name)
     return None
 
 

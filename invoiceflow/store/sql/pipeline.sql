@@ -201,6 +201,16 @@ FROM profiles WHERE tenant = ? AND name = ?
 SELECT tenant, name, profile, match_supplier, match_file, created, updated
 FROM profiles WHERE tenant = ? ORDER BY name
 
+-- name: profile_matchers
+-- What automatic matching needs of a tenant's profiles, in the order they are tried: their
+-- patterns, not their content (read for the one that matches).
+SELECT name, match_supplier, match_file FROM profiles
+WHERE tenant = ? AND (match_file IS NOT NULL OR match_supplier IS NOT NULL) ORDER BY name
+
+-- name: count_other_profiles
+-- How many profiles a tenant has besides the one named (which a put would replace).
+SELECT COUNT(*) FROM profiles WHERE tenant = ? AND name <> ?
+
 -- name: delete_profile
 -- Forget a tenant's profile; containers read with it keep their copy.
 DELETE FROM profiles WHERE tenant = ? AND name = ?
