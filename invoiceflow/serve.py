@@ -36,7 +36,7 @@ from invoiceflow.engine.worker import Worker
 from invoiceflow.functions import default_registry
 from invoiceflow.functions.worker import full_worker
 from invoiceflow.pipeline import open_pipeline
-from invoiceflow.store import DatabaseURLError, open_database
+from invoiceflow.store import DatabaseURLError, database_location, open_database
 
 DRAIN_TIMEOUT = 30  # seconds, from SIGTERM, for requests and the worker to finish
 # While requests are being answered the worker leaves them this share of its time: accepting
@@ -129,13 +129,13 @@ def serve(
     except DatabaseURLError as exc:  # a server that cannot be reached, say
         raise CannotStart(str(exc)) from None
     registry = default_registry()
-    pipeline = open_pipeline(Engine.open(db, invoker=registry), registry)
+    # The default durability lives on the runtime, which every round and every stop
+    # taken at once (run_now) consult.
+    engine = Engine.open(db, invoker=registry, durability=durability)
+    pipeline = open_pipeline(engine, registry)
     in_flight = InFlight()
     worker = full_worker(
-        pipeline.engine.runtime,
-        registry,
-        give_way=lambda: GIVE_WAY if in_flight.active else 0.0,
-        durability=durability,
+        pipeline.engine.runtime, registry, give_way=lambda: GIVE_WAY if in_flight.active else 0.0
     )
     loop = WorkerLoop(worker)
     app = create_app(pipeline, registry, max_upload=max_upload, ready=loop.ready)
@@ -158,7 +158,7 @@ def serve(
         "serving",
         url=f"http://{bound_host}:{bound_port}",
         worker=worker.owner,
-        database=getattr(db, "path", None),
+        database=database_location(database_url),
     )
     try:
         server.run(sockets=[sock])  # returns once a signal has stopped it

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 import typer
 
 from invoiceflow.engine import ClientError, Engine
+from invoiceflow.engine.durability import BATCHED
 from invoiceflow.functions import default_registry
 
 if TYPE_CHECKING:
@@ -118,21 +119,22 @@ def open_store(database_url: str | None) -> Database:
     """The database, migrated; one that cannot be opened or reached is one line."""
     from invoiceflow import store
 
-    database_location(database_url)
     try:
         return store.open_database(database_url)
     except store.DatabaseURLError as exc:
         fail(str(exc))
 
 
-def open_engine(database_url: str | None) -> Engine:
-    return Engine.open(open_store(database_url), invoker=default_registry())
+def open_engine(database_url: str | None, durability: str = BATCHED) -> Engine:
+    """The engine on the database; ``durability`` is the default of state machines that
+    set none."""
+    return Engine.open(open_store(database_url), invoker=default_registry(), durability=durability)
 
 
-def open_pipeline(database_url: str | None) -> Pipeline:
+def open_pipeline(database_url: str | None, durability: str = BATCHED) -> Pipeline:
     from invoiceflow import pipeline
 
-    return pipeline.open_pipeline(open_engine(database_url), default_registry())
+    return pipeline.open_pipeline(open_engine(database_url, durability), default_registry())
 
 
 def read_text(path: Path) -> str:

@@ -15,8 +15,8 @@ from invoiceflow.cli.common import (
     emit_line,
     fail,
     iso,
-    open_engine,
     open_pipeline,
+    open_store,
     table,
 )
 from invoiceflow.functions import default_registry
@@ -54,7 +54,7 @@ def containers_list(
     if limit < 1:
         fail(f"--limit {limit}: list at least 1")
     found = containers.listing(
-        open_engine(database_url).db,
+        open_store(database_url),
         tenant,
         state,
         limit=limit,
@@ -114,7 +114,7 @@ def containers_show(container_id: ContainerArg, database_url: DbOption = None) -
     file is read with, and what a post-creation action last said while it is retried."""
     from invoiceflow.pipeline import containers
 
-    db = open_engine(database_url).db
+    db = open_store(database_url)
     with db.transaction(write=False) as tx:
         found = containers.get(tx, container_id)
     if found is None:
@@ -164,7 +164,7 @@ def invoices_list(
 
     if limit < 1:
         fail(f"--limit {limit}: list at least 1")
-    db = open_engine(database_url).db
+    db = open_store(database_url)
     query = "list_invoices_with_problems" if problems else "list_invoices"
     with db.transaction(write=False) as tx:
         rows = tx.fetch(query, (tenant, container, container, limit))
@@ -210,7 +210,7 @@ def invoices_show(
     """One invoice in invoiceflow's JSON form, with its problems."""
     from invoiceflow.pipeline import containers
 
-    db = open_engine(database_url).db
+    db = open_store(database_url)
     with db.transaction(write=False) as tx:
         row = tx.fetchone("get_invoice", (invoice_id,))
     if row is None:

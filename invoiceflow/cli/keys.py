@@ -14,7 +14,7 @@ from invoiceflow.cli.common import (
     emit_line,
     fail,
     iso,
-    open_engine,
+    open_store,
     table,
 )
 
@@ -30,7 +30,7 @@ def keys_create(
     """Create a key; it is shown this once (only its digest is stored)."""
     from invoiceflow.api import keys
 
-    record, key = keys.create(open_engine(database_url).db, tenant)
+    record, key = keys.create(open_store(database_url), tenant)
     if as_json:
         emit({"id": record.id, "tenant": tenant, "key": key})
     else:
@@ -45,7 +45,7 @@ def keys_list(
     """List a tenant's keys: id, first characters, created, and whether revoked."""
     from invoiceflow.api import keys
 
-    found = keys.listing(open_engine(database_url).db, tenant)
+    found = keys.listing(open_store(database_url), tenant)
     if as_json:
         for record in found:
             emit_line(record.__dict__)
@@ -76,5 +76,5 @@ def keys_revoke(
     """Revoke a key: requests made with it are refused from now on."""
     from invoiceflow.api import keys
 
-    if not keys.revoke(open_engine(database_url).db, tenant, key_id):
+    if not keys.revoke(open_store(database_url), tenant, key_id):
         fail(f"tenant {tenant} has no active key {key_id}", 1)

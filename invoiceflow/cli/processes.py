@@ -60,14 +60,9 @@ def worker_cmd(
 
     import_handlers(handlers)
     path = database_location(database_url)
-    pipeline = open_pipeline(database_url)
+    pipeline = open_pipeline(database_url, durability)
     worker = full_worker(
-        pipeline.engine.runtime,
-        default_registry(),
-        batch=batch,
-        name=name,
-        lease=lease,
-        durability=durability,
+        pipeline.engine.runtime, default_registry(), batch=batch, name=name, lease=lease
     )
     worker.max_failures = max_failures
     loop = threading.Thread(target=worker.run, name="worker")

@@ -17,7 +17,7 @@ from invoiceflow.cli.common import (
     emit_line,
     fail,
     iso,
-    open_engine,
+    open_store,
     table,
 )
 
@@ -60,7 +60,7 @@ def profiles_set(
     try:
         data = read_profile(file)
         stored = profiles.put(
-            open_engine(database_url).db,
+            open_store(database_url),
             tenant,
             name,
             data,
@@ -81,7 +81,7 @@ def profiles_list(
     """A tenant's profiles by name (the order automatic matches are tried in)."""
     from invoiceflow.pipeline import profiles
 
-    found = profiles.listing(open_engine(database_url).db, tenant)
+    found = profiles.listing(open_store(database_url), tenant)
     empty = f"no profiles for tenant {tenant}"
     if as_json:
         for p in found:
@@ -113,7 +113,7 @@ def profiles_show(
     """One profile as JSON."""
     from invoiceflow.pipeline import profiles
 
-    with open_engine(database_url).db.transaction(write=False) as tx:
+    with open_store(database_url).transaction(write=False) as tx:
         found = profiles.get(tx, tenant, name)
     if found is None:
         fail(f"tenant {tenant} has no profile named {name!r}", 1)
@@ -127,6 +127,6 @@ def profiles_delete(
     """Forget a profile; containers already read with it keep their copy."""
     from invoiceflow.pipeline import profiles
 
-    if not profiles.delete(open_engine(database_url).db, tenant, name):
+    if not profiles.delete(open_store(database_url), tenant, name):
         fail(f"tenant {tenant} has no profile named {name!r}", 1)
     typer.echo(f"profile {name} deleted for tenant {tenant}", err=True)

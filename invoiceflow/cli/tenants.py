@@ -9,7 +9,7 @@ import msgspec
 import typer
 
 from invoiceflow.cli.app import app
-from invoiceflow.cli.common import DbOption, emit, fail, open_engine
+from invoiceflow.cli.common import DbOption, emit, fail, open_store
 
 if TYPE_CHECKING:
     from invoiceflow.pipeline.actions import Settings
@@ -50,7 +50,7 @@ def tenants_set(
     result is printed."""
     from invoiceflow.pipeline import actions
 
-    db = open_engine(database_url).db
+    db = open_store(database_url)
     settings = actions.load_settings(db, tenant)
     webhook = None if no_webhook else settings.webhook
     if webhook_url or webhook_secret:
@@ -87,7 +87,7 @@ def tenants_show(
     """Show a tenant's post-creation actions (the webhook's secret masked)."""
     from invoiceflow.pipeline import actions
 
-    _show(tenant, actions.load_settings(open_engine(database_url).db, tenant))
+    _show(tenant, actions.load_settings(open_store(database_url), tenant))
 
 
 def _show(tenant: str, settings: Settings) -> None:

@@ -22,11 +22,8 @@ def full_worker(
     lease: float = LEASE,
     batch: int = 100,
     give_way: Callable[[], float] | None = None,
-    durability: str | None = None,
 ) -> Worker:
-    worker = Worker(
-        runtime, batch=batch, name=name, lease=lease, give_way=give_way, durability=durability
-    )
+    worker = Worker(runtime, batch=batch, name=name, lease=lease, give_way=give_way)
     mappings = Mappings(runtime.db, runtime.queues, runtime.clock.now)
     # Queue batches have a pool of their own: slow batches (a webhook that hangs) cannot
     # take the room that executions' handlers need, nor the other way round.
