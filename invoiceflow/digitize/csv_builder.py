@@ -21,6 +21,7 @@ from invoiceflow.digitize.numbers import (
 )
 from invoiceflow.digitize.profiles import FIELDS, LINE_FIELDS
 from invoiceflow.digitize.totals import complete_totals
+from invoiceflow.digitize.values import shown
 
 _CENT = Decimal("0.01")
 _SHOWN = 10  # differing values of a header field named in the inconsistent_rows problem
@@ -63,13 +64,13 @@ class InvoiceRows:
         if not text:
             return None
         mark = self.layout.mark
-        shown = text if len(text) <= 40 else f"{text[:40]}..."
+        quoted = shown(text)
         other = _other_mark(text, mark)
         if other is False:
             self.problems.append(
                 Problem(
                     "bad_number",
-                    f"{shown!r} does not fit the file's decimal mark {mark!r}, and cannot be "
+                    f"{quoted!r} does not fit the file's decimal mark {mark!r}, and cannot be "
                     "told apart from a number with the other mark.",
                     "error",
                     f"row {row_number}, {f}",
@@ -81,7 +82,7 @@ class InvoiceRows:
         except ValueError:
             self.problems.append(
                 Problem(
-                    "bad_number", f"{shown!r} is not a number.", "error", f"row {row_number}, {f}"
+                    "bad_number", f"{quoted!r} is not a number.", "error", f"row {row_number}, {f}"
                 )
             )
             return None
@@ -89,7 +90,7 @@ class InvoiceRows:
             self.problems.append(
                 Problem(
                     "ambiguous_number",
-                    f"{shown!r} reads as {number(text, '.')} or {number(text, ',')} "
+                    f"{quoted!r} reads as {number(text, '.')} or {number(text, ',')} "
                     "(thousands separator or decimal mark), and no other number of the file "
                     f"shows which its decimal mark is; read as {value}.",
                     "warning",
@@ -101,7 +102,7 @@ class InvoiceRows:
             self.problems.append(
                 Problem(
                     "mixed_number_format",
-                    f"{shown!r} is written with the other decimal mark than the rest of the "
+                    f"{quoted!r} is written with the other decimal mark than the rest of the "
                     f"file ({mark!r}); read as {value}.",
                     "warning",
                     f"row {row_number}, {f}",
@@ -223,7 +224,8 @@ class InvoiceRows:
         self.problems.append(
             Problem(
                 "ambiguous_date",
-                f"{text!r} reads day first as {value} or month first as {others}, and {why}; "
+                f"{shown(text)!r} reads day first as {value} or month first as {others}, and "
+                f"{why}; "
                 f"read day first, as {value}.",
                 "warning",
                 where,
@@ -232,8 +234,7 @@ class InvoiceRows:
         return value
 
     def _bad_date(self, text: str, where: str) -> None:
-        shown = text if len(text) <= 40 else f"{text[:40]}..."
-        self.problems.append(Problem("bad_date", f"{shown!r} is not a date.", "error", where))
+        self.problems.append(Problem("bad_date", f"{shown(text)!r} is not a date.", "error", where))
 
     def invoice(self, index: int) -> Invoice:
         """The invoice these rows make, its totals completed."""

@@ -11,6 +11,11 @@ MAX_DIGITS_BEFORE = 18  # a quintillion: more than any amount or quantity on an 
 MAX_DIGITS_AFTER = 30  # decimal places: finer than any price
 
 
+def shown(text: str) -> str:
+    """A cell as a problem quotes it: whole up to 40 characters, else its start."""
+    return text if len(text) <= 40 else f"{text[:40]}..."
+
+
 def usable(value: Decimal) -> bool:
     """Whether ``value`` can be an amount: finite (not NaN, sNaN or Infinity) and within
     bounds, so that sums, products and rounding to the cent stay exact and cannot raise
@@ -35,8 +40,9 @@ def decimal(
     except InvalidOperation:
         value = Decimal("NaN")
     if not usable(value):
-        shown = text if len(text) <= 40 else f"{text[:40]}..."
-        problems.append(Problem("bad_number", f"{shown!r} is not an amount.", "error", location))
+        problems.append(
+            Problem("bad_number", f"{shown(text)!r} is not an amount.", "error", location)
+        )
         return None
     return value.scaleb(-implied) if implied else value
 
