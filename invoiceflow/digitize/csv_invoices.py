@@ -292,7 +292,17 @@ def _encoding(sample: bytes) -> str:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
     except UnicodeDecodeError:
-        return _legacy_encoding(sample)
+        pass
+    # A stray bad byte in a UTF-8 file (a cut, a pasted symbol) leaves its many good
+    # multi-byte characters standing: the file is UTF-8, the stray byte read as U+FFFD.
+    # Text in a code page makes almost no valid multi-byte UTF-8 sequence.
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if sum(ord(c) > 127 for c in text) - bad >= 4 * bad:
+        return "utf-8"
+    # A full sample may end inside a character: the code pages are judged on whole lines.
+    whole = sample[: sample.rfind(b"\n") + 1] or sample
+    return _legacy_encoding(whole)
 
 
 # The code pages spreadsheets write CSV in when not in Unicode, the most used first: those

@@ -397,3 +397,11 @@ def test_a_delimiter_inside_a_quoted_field_does_not_hide_the_file_s_delimiter() 
 def test_a_profile_s_date_format_reads_the_whole_cell(fmt: str, written: str) -> None:
     [inv] = parse(_dated((written, "")).encode(), load_profile({"date_format": fmt}))
     assert inv.issue_date == date(2026, 7, 11)
+
+
+def test_a_stray_bad_byte_does_not_make_a_utf8_file_a_code_page() -> None:
+    rows = "".join(f"N{i},2026-01-02,EUR,Müller Büro,Stück {i},1,2.50\n" for i in range(50))
+    data = "invoice_number,invoice_date,currency,supplier,description,qty,unit_price\n" + rows
+    invoices = list(parse(data.encode().replace(b"N7,", b"N7\xff,")))
+    assert {i.seller.name for i in invoices if i.seller} == {"Müller Büro"}
+    assert invoices[3].lines[0].description == "Stück 3"
