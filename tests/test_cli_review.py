@@ -124,3 +124,9 @@ def test_a_retried_action_shows_in_the_listing_and_in_show(
     shown = json.loads(runner.invoke(app, ["containers", "show", container_id]).stdout)
     assert (shown["state"], shown["last_error"], shown["attempts"]) == ("Processing", error, 3)
     assert shown["last_error_at"] == "1970-01-01T00:00:02+00:00"
+
+
+def test_a_listing_is_at_most_a_thousand_long(runner: CliRunner) -> None:
+    for listing in (["containers", "list"], ["invoices", "list"]):
+        refused = runner.invoke(app, [*listing, "--limit", "5000"])
+        assert refused.exit_code == 2

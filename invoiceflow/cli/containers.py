@@ -41,7 +41,7 @@ def containers_list(
             "--needs-review", help="Only containers with invoices that have error-level problems."
         ),
     ] = False,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+    limit: Annotated[int, typer.Option(max=1000, help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
     database_url: DbOption = None,
 ) -> None:
@@ -154,7 +154,7 @@ def invoices_list(
             "--problems", help="Only invoices with problems (errors or warnings) to look at."
         ),
     ] = False,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+    limit: Annotated[int, typer.Option(max=1000, help="At most this many, newest first.")] = 100,
     as_json: JsonOption = False,
     database_url: DbOption = None,
 ) -> None:
