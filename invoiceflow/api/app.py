@@ -51,7 +51,7 @@ def create_app(
     app.state.services = Services(
         pipeline,
         Authenticator(pipeline.engine.db),
-        Batcher(pipeline.engine.runtime.transaction),
+        Batcher(pipeline.engine.db.transaction),
         max_upload=max_upload,
         ready=ready or (lambda: True),
     )

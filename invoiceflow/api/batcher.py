@@ -76,13 +76,11 @@ class Batcher:
         try:
             with self._transaction() as tx:
                 for work, _, _ in batch:
-                    tx.execute_raw("SAVEPOINT piece")
                     try:
-                        outcomes.append((True, work(tx)))
+                        with tx.savepoint():
+                            outcomes.append((True, work(tx)))
                     except Exception as exc:
-                        tx.execute_raw("ROLLBACK TO piece")
                         outcomes.append((False, exc))
-                    tx.execute_raw("RELEASE piece")
         except Exception as exc:  # the commit itself failed: nothing of the batch stands
             return [(False, exc)] * len(batch)
         return outcomes

@@ -14,6 +14,8 @@ from invoiceflow.store import Transaction
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-]{1,80}$")
 
+EXECUTIONS = "executions"  # the channel a commit notifies when it makes an execution due
+
 
 class ExecutionAlreadyExists(Exception):
     pass
@@ -94,4 +96,5 @@ def create_execution(
         raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
     execution_id = row[0]
     tx.execute("enqueue", (execution_id, now, dumps({"t": "start", "input": loads(input_text)})))
+    tx.notify(EXECUTIONS)
     return execution_id, arn, now, True

@@ -23,9 +23,8 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
@@ -39,6 +38,7 @@ from invoiceflow.engine.definition import Definition
 from invoiceflow.engine.durability import BATCHED, PER_STEP
 from invoiceflow.engine.durability import check as check_durability
 from invoiceflow.engine.errors import RUNTIME
+from invoiceflow.engine.executions import EXECUTIONS
 from invoiceflow.engine.handlers import Invoker, Outcome
 from invoiceflow.engine.handlers import run as run_handler
 from invoiceflow.engine.integrations import Integration, builtin_integrations
@@ -166,9 +166,6 @@ class Runtime:
         self._in_round: dict[str, list[int]] = {}
         self._round_tasks: defaultdict[str, set[tuple[int, str]]] = defaultdict(set)
         self._background: defaultdict[str, set[tuple[int, str]]] = defaultdict(set)
-        # Set when this process commits work for its own workers, so they need not wait
-        # for their next poll.
-        self.work_added = threading.Event()
         self._local = threading.local()
         # Called in the transaction that records an execution's end (any final status).
         self.on_end: list[Callable[[Transaction, Ended], None]] = []
@@ -425,15 +422,13 @@ class Runtime:
         with it (a value too deep to store, a defect) fails that execution alone, and the
         round's other executions commit as usual."""
         if ex.poison is None:
-            tx.execute_raw("SAVEPOINT execution")
             try:
-                self._commit(tx, ex, owner)
+                with tx.savepoint():
+                    self._commit(tx, ex, owner)
             except self.db.transient_errors:
                 raise  # the store, not the execution: the whole round is tried again
             except Exception as exc:
-                tx.execute_raw("ROLLBACK TO SAVEPOINT execution")
                 ex.poison = _describe(exc)
-            tx.execute_raw("RELEASE SAVEPOINT execution")
             if ex.poison is None:
                 return
         ex.commands = [c for c in ex.commands if not isinstance(c, _Running)]
@@ -505,13 +500,11 @@ class Runtime:
             final.cause,
         )
         for hook in self.on_end:
-            tx.execute_raw("SAVEPOINT hook")
             try:
-                hook(tx, ended)
+                with tx.savepoint():
+                    hook(tx, ended)
             except Exception:
-                tx.execute_raw("ROLLBACK TO SAVEPOINT hook")
                 log.exception("end of execution hook failed", execution=ex.arn)
-            tx.execute_raw("RELEASE SAVEPOINT hook")
 
     def _commit(self, tx: Transaction, ex: _Claimed, owner: str) -> None:
         if ex.consumed:
@@ -569,6 +562,7 @@ class Runtime:
             # whatever else is due (a stop, other executions, a shutdown).
             tx.execute("enqueue", (ex.id, now, _CONTINUE))
             tx.execute("wake", (now, ex.id, now))
+            tx.notify(EXECUTIONS)
         if final:
             if ex.parent:
                 self._notify_parent(tx, ex, final)
@@ -711,13 +705,6 @@ class Runtime:
             tx.execute("release_execution_leases", (owner,))
             tx.execute("release_task_leases", (self.clock.now(), owner))
 
-    @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """A write transaction that may add work: this process's workers wake on commit."""
-        with self.db.transaction() as tx:
-            yield tx
-        self.work_added.set()
-
     # -- mailbox -------------------------------------------------------------------------
     def post(self, tx: Transaction, execution_id: int, event: dict[str, Any], at: float) -> None:
         """Deliver ``event`` to an execution at time ``at``, inside the caller's transaction
@@ -728,6 +715,7 @@ class Runtime:
             return
         tx.execute("enqueue", (execution_id, at, dumps(event)))
         tx.execute("wake", (at, execution_id, at))
+        tx.notify(EXECUTIONS)
 
     # -- deferred handler work -----------------------------------------------------------
     def run_tasks(self, owner: str, limit: int = 20, lease: float = LEASE) -> int:
@@ -822,7 +810,7 @@ class Runtime:
             event = _answer(cmd.task_id, cmd.token is not None, outcome)
             self._tasks_wait_until = 0.0  # room in the pool again
             try:
-                with self.transaction() as tx:
+                with self.db.transaction() as tx:
                     if tx.execute("finish_task", (execution_id, cmd.task_id, owner)):
                         self.post(tx, execution_id, event, self.clock.now())
             except Exception:

@@ -14,8 +14,10 @@ failed does the loop give up, with ``error`` set, so that a supervisor sees the 
 (``invoiceflow worker`` exits non-zero) and ``/readyz`` reports it.
 
 An idle worker does not take the write lock to look for work: it asks read-only when the
-next execution or task falls due and sleeps until then, at most ``POLL`` seconds (other
-processes may add work at any time), or until this process's runtime signals new work.
+next execution or task falls due and sleeps until then, or until a commit in any process
+notifies one of its channels (``executions``, and those its chores name), and at most
+``IDLE`` seconds: what falls due without anyone committing (a message whose visibility
+timeout ends, a dead worker's lease running out) is found by that look.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from invoiceflow.engine.durability import check as check_durability
+from invoiceflow.engine.executions import EXECUTIONS
 from invoiceflow.engine.runtime import LEASE, Runtime
 
 log = structlog.get_logger("invoiceflow.worker")
 
-POLL = 0.005
+IDLE = 1.0
 MAX_FAILURES = 20  # passes in a row that may fail before the loop gives up (about a minute)
 
 
@@ -50,6 +53,7 @@ class Worker:
         give_way: Callable[[], float] | None = None,
         max_failures: int = MAX_FAILURES,
         durability: str | None = None,
+        channels: Sequence[str] = (),
     ) -> None:
         """``chores`` are further work this worker does on every pass (feeding queues to
         handlers, moving dead letters); each returns how much it found. ``give_way``,
@@ -57,7 +61,8 @@ class Worker:
         urgent work in the same process (answering requests): the worker then rests in
         proportion to how long its pass took, so it slows down but never stops.
         ``durability`` (``batched`` or ``per-step``) is this worker's default for the state
-        machines that set none; without one, the runtime's holds."""
+        machines that set none; without one, the runtime's holds. ``channels`` are
+        further channels whose notifications wake it (the chores' work)."""
         self.runtime = runtime
         self.chores = chores
         self.batch = batch
@@ -68,9 +73,15 @@ class Worker:
         self.max_failures = max_failures
         self.error: BaseException | None = None  # why the loop gave up, if it did
         self.durability = None if durability is None else check_durability(durability)
+        self.wakeup = runtime.db.listen(EXECUTIONS, *channels)
 
     def run_once(self) -> int:
         """One pass: returns how much work it found."""
+        return self._run_once()[0]
+
+    def _run_once(self) -> tuple[int, float | None]:
+        """How much work one pass found, and when the next work falls due (None: nothing
+        is waiting), as the pass began."""
         runtime = self.runtime
         found = 0
         due = runtime.next_due()
@@ -79,7 +90,7 @@ class Worker:
             found += runtime.run_round(self.owner, self.batch, self.lease, self.durability)
         if due.tasks is not None and due.tasks <= now:
             found += runtime.run_tasks(self.owner, lease=self.lease)
-        return found + sum(chore() for chore in self.chores)
+        return found + sum(chore() for chore in self.chores), due.first()
 
     def run(self) -> None:
         """Work until ``stop``; on the way out, hand back whatever is still leased."""
@@ -104,6 +115,7 @@ class Worker:
             log.error("worker stopped by an error", worker=self.owner, error=repr(exc))
         finally:
             self.stopping.set()
+            self.wakeup.close()
             if renewer.is_alive():
                 renewer.join()
             with contextlib.suppress(Exception):  # a lease not handed back runs out anyway
@@ -111,22 +123,14 @@ class Worker:
 
     def _pass(self) -> None:
         began = time.monotonic()
-        if not self.run_once():
-            self.wait_for_work()
+        found, due = self._run_once()
+        if not found:
+            # Work that fell due during the pass is due now: the wait is then nil. What
+            # was committed during it has fired the wake-up, which returns at once.
+            delay = IDLE if due is None else min(IDLE, due - self.runtime.clock.now())
+            self.wakeup.wait(delay)
         elif self.give_way is not None and (share := self.give_way()) > 0:
             self.stopping.wait((time.monotonic() - began) * share / (1 - share))
-
-    def wait_for_work(self) -> None:
-        runtime = self.runtime
-        while not self.stopping.is_set():
-            due = runtime.next_due().first()
-            now = runtime.clock.now()
-            if due is not None and due <= now:
-                return
-            delay = POLL if due is None else min(POLL, due - now)
-            if runtime.work_added.wait(delay) or self.chores:
-                runtime.work_added.clear()
-                return  # chores have no due time to ask for: look again after a poll
 
     def _renew(self) -> None:
         while not self.stopping.wait(self.lease / 3):
@@ -137,4 +141,4 @@ class Worker:
 
     def stop(self) -> None:
         self.stopping.set()
-        self.runtime.work_added.set()
+        self.wakeup.fire()

@@ -11,6 +11,7 @@ from invoiceflow.engine.worker import Worker
 from invoiceflow.functions.mappings import Mappings
 from invoiceflow.functions.poller import Poller
 from invoiceflow.functions.registry import Registry
+from invoiceflow.queues.manager import MESSAGES
 from invoiceflow.queues.moves import run_moves
 
 
@@ -23,7 +24,9 @@ def full_worker(
     batch: int = 100,
     give_way: Callable[[], float] | None = None,
 ) -> Worker:
-    worker = Worker(runtime, batch=batch, name=name, lease=lease, give_way=give_way)
+    worker = Worker(
+        runtime, batch=batch, name=name, lease=lease, give_way=give_way, channels=(MESSAGES,)
+    )
     mappings = Mappings(runtime.db, runtime.queues, runtime.clock.now)
     # Queue batches have a pool of their own: slow batches (a webhook that hangs) cannot
     # take the room that executions' handlers need, nor the other way round.

@@ -21,7 +21,7 @@ from invoiceflow.digitize import DigitizeError, from_json, load_profile, parse, 
 from invoiceflow.engine.client import StepFunctionsClient, TaskAnswer
 from invoiceflow.pipeline import actions, containers
 from invoiceflow.pipeline.blobs import BlobStore
-from invoiceflow.store import Database, Transaction
+from invoiceflow.store import Database, Savepoint, Transaction
 
 Work = Callable[[dict[str, Any], int], dict[str, Any]]  # a record's body and attempt
 TxWork = Callable[[Transaction, dict[str, Any]], dict[str, Any]]
@@ -245,7 +245,7 @@ class Handlers:
             answers = [
                 TaskAnswer(token, error="MessageDeadLettered", cause=cause) for *_, token in records
             ]
-            with self.sfn.runtime.transaction() as tx:
+            with self.sfn.runtime.db.transaction() as tx:
                 self.sfn.answer_tasks(tx, answers)  # a task that moved on wants no answer
         kept = [(r["receiptHandle"], KEEP_HIDDEN) for r in event["Records"]]
         if kept:
@@ -269,26 +269,31 @@ class Handlers:
 
         def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
             failures: list[str] = []
-            with self.sfn.runtime.transaction() as tx:
+            with self.sfn.runtime.db.transaction() as tx:
                 for message_id, body, token in _records(event):
-                    tx.execute_raw("SAVEPOINT record")
                     try:
-                        answer = TaskAnswer(token, output=work(tx, body))
-                    except Permanent as exc:
-                        tx.execute_raw("ROLLBACK TO record")
-                        answer = TaskAnswer(token, error=exc.error, cause=str(exc))
+                        with tx.savepoint() as record:
+                            self._answer(tx, work, body, token, record)
                     except Exception:
-                        tx.execute_raw("ROLLBACK TO record")
-                        tx.execute_raw("RELEASE record")
                         failures.append(message_id)
-                        continue
-                    [refused] = self.sfn.answer_tasks(tx, [answer])
-                    if refused is not None:  # no step waits for it: nothing of it may stay
-                        tx.execute_raw("ROLLBACK TO record")
-                    tx.execute_raw("RELEASE record")
             return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
 
         return handler
+
+    def _answer(
+        self, tx: Transaction, work: TxWork, body: dict[str, Any], token: str, record: Savepoint
+    ) -> None:
+        """One record worked on and its task answered. A permanent failure answers the
+        task with its error, keeping nothing the record wrote; an answer that no step waits
+        for keeps nothing either."""
+        try:
+            answer = TaskAnswer(token, output=work(tx, body))
+        except Permanent as exc:
+            record.rollback()
+            answer = TaskAnswer(token, error=exc.error, cause=str(exc))
+        [refused] = self.sfn.answer_tasks(tx, [answer])
+        if refused is not None:
+            record.rollback()
 
     def _outside(self, work: Work) -> Callable[[Any, Any], Any]:
         """Records whose work calls out (webhooks) without holding the store's write lock;
@@ -307,7 +312,7 @@ class Handlers:
                 else:
                     answers.append(TaskAnswer(token, output=output))
             if answers:
-                with self.sfn.runtime.transaction() as tx:
+                with self.sfn.runtime.db.transaction() as tx:
                     self.sfn.answer_tasks(tx, answers)
             return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
 

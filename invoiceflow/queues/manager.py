@@ -16,7 +16,6 @@ delivery allows and SQS itself documents for deletes.
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from collections.abc import Callable
 from functools import cache, partial
@@ -41,7 +40,8 @@ from invoiceflow.queues.queue import (
 )
 from invoiceflow.store import Database, Transaction
 
-POLL = 0.02  # seconds between looks at the store while long polling for other processes
+MESSAGES = "messages"  # the channel a commit notifies for a queue: messages/<queue id>
+LOOK_AGAIN = 5.0  # seconds a long poll waits at most without a notification
 SWEEP_EVERY = 1.0  # seconds between deletions of expired messages, per queue
 NO_LIMIT = 1 << 62  # a receive count no message reaches
 T = TypeVar("T")
@@ -86,7 +86,6 @@ class Queues:
     def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.now = clock
-        self._arrived = threading.Condition()
         self._swept: dict[int, float] = {}  # queue id -> when its expired messages went
         self._drained: set[str] = set()  # queues whose latest receive here emptied them
 
@@ -258,7 +257,7 @@ class Queues:
             rows.append(_row(queue, sent, text, attrs, now, expires, now + wait, tenant, group))
         if rows:
             tx.executemany("insert_message", rows)
-            self.notify()
+            tx.notify(channel(queue.id))
         return out
 
     def _send_fifo(self, tx: Transaction, queue: Queue, message: Outgoing, tenant: str) -> Sent:
@@ -281,7 +280,7 @@ class Queues:
         sequence = fifo.sequence_number(row[0])
         until = now + fifo.DEDUPLICATION_INTERVAL
         tx.execute("remember_fifo_dedup", (queue.id, key, sent.message_id, sequence, until))
-        self.notify()
+        tx.notify(channel(queue.id))
         return Sent(sent.message_id, sent.md5_body, sent.md5_attributes, sequence)
 
     @staticmethod
@@ -304,11 +303,6 @@ class Queues:
                 f"between 0 and 900."
             )
         return text, attrs, delay
-
-    def notify(self) -> None:
-        """Wake receivers in this process that are long polling."""
-        with self._arrived:
-            self._arrived.notify_all()
 
     # -- receiving -----------------------------------------------------------------------
     def receive(
@@ -340,16 +334,28 @@ class Queues:
         self, target: Queue | str, limit: int, timeout: int | None, wait_seconds: int | None
     ) -> list[Received]:
         began = time.monotonic()
-        while True:
-            queue, got = self._receive_now(target, limit, timeout)
-            target = queue  # later looks need not find it again
-            if wait_seconds is None:
-                wait_seconds = queue.number("ReceiveMessageWaitTimeSeconds")
-            remaining = began + wait_seconds - time.monotonic()
-            if got or remaining <= 0:
-                return got
-            with self._arrived:
-                self._arrived.wait(min(POLL, remaining))
+        queue, got = self._receive_now(target, limit, timeout)
+        if wait_seconds is None:
+            wait_seconds = queue.number("ReceiveMessageWaitTimeSeconds")
+        if got or wait_seconds <= 0:
+            return got
+        # Listening first, then looking again: a message sent in between wakes the wait.
+        with self.db.listen(channel(queue.id)) as arrived:
+            while True:
+                queue, got = self._receive_now(queue, limit, timeout)
+                remaining = began + wait_seconds - time.monotonic()
+                if got or remaining <= 0:
+                    return got
+                arrived.wait(min(remaining, LOOK_AGAIN, self._until_visible(queue)))
+
+    def _until_visible(self, queue: Queue) -> float:
+        """Seconds until a stored message of ``queue`` becomes visible by itself (a delay
+        or a visibility timeout ending), which no notification announces."""
+        with self.db.transaction(write=False) as tx:
+            row = tx.fetchone("next_visible", (queue.id,))
+        if row is None or row[0] is None:
+            return LOOK_AGAIN
+        return max(0.0, float(row[0]) - self.now())
 
     def _receive_now(
         self, target: Queue | str, limit: int, timeout: int | None
@@ -430,6 +436,7 @@ class Queues:
             if dead_letter is None:
                 return NO_LIMIT
             retention = dead_letter.number("MessageRetentionPeriod")
+            tx.notify(channel(dead_letter.id))
             tx.executemany(
                 "dead_letter",
                 [(dead_letter.id, queue.id, retention, now, rid) for (rid,) in exhausted],
@@ -474,8 +481,8 @@ class Queues:
         with self.db.transaction(durable=False) as tx:
             queue = find(tx, ref)
             out = [_attempt(partial(self._change, tx, queue, h, t, now)) for h, t in changes]
-        if any(t == 0 for _, t in changes):
-            self.notify()
+            if any(t == 0 for _, t in changes):
+                tx.notify(channel(queue.id))
         return out
 
     def _change(self, tx: Transaction, queue: Queue, handle: str, timeout: Any, now: float) -> None:
@@ -489,6 +496,11 @@ class Queues:
                 "The message referred to isn't in flight (or the receipt handle is no "
                 "longer its latest).",
             )
+
+
+def channel(queue_id: int) -> str:
+    """The channel that a commit adding visible messages to a queue notifies."""
+    return f"{MESSAGES}/{queue_id}"
 
 
 def _new_sent(message_id: str, text: str, attrs: dict[str, dict[str, Any]]) -> Sent:

@@ -12,7 +12,7 @@ from functools import cache, partial
 from typing import Any
 
 from invoiceflow.queues.errors import QueueError, invalid
-from invoiceflow.queues.manager import Queues
+from invoiceflow.queues.manager import Queues, channel
 from invoiceflow.queues.queue import Queue, dead_letter_sources, find, find_by_id, message_ids
 from invoiceflow.store import Transaction
 
@@ -116,8 +116,6 @@ def run_moves(queues: Queues) -> int:
             left = tx.fetch("movable_messages", (source_id, now, now, 1))
             status = "FAILED" if failure else ("RUNNING" if left else "COMPLETED")
             tx.execute("update_move_task", (moved, status, failure, tid))
-    if total:
-        queues.notify()
     return total
 
 
@@ -126,3 +124,4 @@ def move_message(tx: Transaction, target: Queue, row_id: int, now: float) -> Non
     retention = target.number("MessageRetentionPeriod")
     [message_id] = message_ids(1)
     tx.execute("move_message", (target.id, message_id, now, now + retention, now, row_id))
+    tx.notify(channel(target.id))

@@ -78,6 +78,4 @@ def redrive(queues: Queues, dead_letter: Queue, tenant: str) -> int:
                 continue  # its queue is gone: it stays where it is
             move_message(tx, target, rid, now)
             moved += 1
-    if moved:
-        queues.notify()
     return moved

@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from invoiceflow.store.database import ConstraintViolation, Database, Transaction
+from invoiceflow.store.database import ConstraintViolation, Database, Savepoint, Transaction
+from invoiceflow.store.wakeups import Wakeup
 
 __all__ = [
     "DEFAULT_URL",
@@ -23,7 +24,9 @@ __all__ = [
     "ConstraintViolation",
     "Database",
     "DatabaseURLError",
+    "Savepoint",
     "Transaction",
+    "Wakeup",
     "database_location",
     "database_path",
     "database_url",

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from invoiceflow.store.wakeups import Switchboard, Wakeup
 
 Row = tuple[Any, ...]
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
@@ -35,6 +37,14 @@ class Transaction(ABC):
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.notes: set[str] = set()
+        self._savepoints = 0  # open now, to name the next one
+
+    def notify(self, channel: str) -> None:
+        """Tell the listeners of ``channel`` (see ``wakeups``), once this transaction has
+        committed, that it made work due: in this process and, through the backend, in
+        every other process on the same database. Nothing is sent if it rolls back."""
+        self.notes.add(channel)
 
     @abstractmethod
     def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -45,6 +55,24 @@ class Transaction(ABC):
 
     @abstractmethod
     def fetch_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    @contextmanager
+    def savepoint(self) -> Iterator[Savepoint]:
+        """A part of this transaction that is undone alone: when its block raises (the
+        exception goes on), or when ``rollback`` is called on it. Savepoints nest."""
+        name = f"part{self._savepoints}"
+        self.execute_raw(f"SAVEPOINT {name}")
+        self._savepoints += 1
+        try:
+            yield Savepoint(self, name)
+        except BaseException:
+            self.execute_raw(f"ROLLBACK TO SAVEPOINT {name}")
+            self.execute_raw(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            self.execute_raw(f"RELEASE SAVEPOINT {name}")
+        finally:
+            self._savepoints -= 1
 
     def execute(self, query: str, params: Sequence[Any] = ()) -> int:
         return self.execute_raw(self.db.sql(query), params)
@@ -60,8 +88,21 @@ class Transaction(ABC):
         return rows[0] if rows else None
 
 
+class Savepoint:
+    __slots__ = ("_name", "_tx")
+
+    def __init__(self, tx: Transaction, name: str) -> None:
+        self._tx = tx
+        self._name = name
+
+    def rollback(self) -> None:
+        """Undo what was written since the savepoint began; it stays open."""
+        self._tx.execute_raw(f"ROLLBACK TO SAVEPOINT {self._name}")
+
+
 class Database(ABC):
     dialect: str
+    switchboard: Switchboard
     transient_errors: tuple[type[Exception], ...] = ()
     """What this backend raises when the store itself fails (unreachable, locked past its
     timeout, out of disk), as opposed to a statement it refuses: work that meets one is
@@ -81,6 +122,26 @@ class Database(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def listen(self, *channels: str) -> Wakeup:
+        """A wake-up for the commits that notify any of ``channels``, in any process on
+        this database, from now on (see ``wakeups``)."""
+        wakeup = self.switchboard.subscribe(channels)
+        self.hear_others()
+        return wakeup
+
+    @abstractmethod
+    def hear_others(self) -> None:
+        """Make sure notifications from other processes reach ``switchboard``; a backend
+        that can be shared starts its listener here, the first time."""
+
+    def settled(self, tx: Transaction, committed: bool) -> None:
+        """Called by the backend when ``tx`` has ended: a commit's notifications go out
+        to this process's listeners here."""
+        if tx.notes:
+            if committed:
+                self.switchboard.deliver(tx.notes)
+            tx.notes = set()
 
     def files_beside(self) -> Path | None:
         """A folder beside the database for the files that belong with it (received

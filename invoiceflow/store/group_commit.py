@@ -112,11 +112,14 @@ class GroupCommit(Generic[T]):
         flushed: str = "FULL",
         unflushed: str = "NORMAL",
         lock_path: str | None = None,
+        settled: Callable[[T, bool], None] = lambda _tx, _committed: None,
     ) -> None:
         """``lock_path`` names the writer lock's file (None: this process is the only
-        writer, as for a private in-memory database)."""
+        writer, as for a private in-memory database). ``settled`` is told of each
+        transaction's end, with whether it committed."""
         self._connect = connect
         self._wrap = wrap
+        self._settled = settled
         self._writer = _WriterLock(lock_path)
         self._levels = {True: flushed, False: unflushed}
         self._flushing = True  # the connection's current level, ``connect`` sets ``flushed``
@@ -159,6 +162,8 @@ class GroupCommit(Generic[T]):
                 conn.execute("RELEASE block")
             else:  # alone so far: undo the whole transaction and start afresh
                 conn.execute("ROLLBACK")
+                assert self._wrapped is not None
+                self._settled(self._wrapped, False)
                 self._group = None
                 self._writer.release()
                 self._hand_on()
@@ -230,6 +235,8 @@ class GroupCommit(Generic[T]):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
         self._writer.release()
+        assert self._wrapped is not None
+        self._settled(self._wrapped, group.error is None)
         self._group = None
         self.commits += 1
         if group.done is not None:

@@ -28,16 +28,41 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
 from invoiceflow.store.database import ConstraintViolation, Database, Row, Transaction
+from invoiceflow.store.wakeups import Switchboard, split_channel
 
 __all__ = ["PostgresDatabase", "PostgresTransaction", "translate"]
 
 # The advisory lock every migrating process takes, so that one at a time migrates: any
 # 64-bit number that nothing else in the database uses for its own advisory locks.
 MIGRATION_LOCK = 0x1F_0F10_5C4E_4D41
+
+# TCP settings for connections whose URL sets none: a server that vanished without closing
+# the connection (a cut link, a host powered off) is noticed in about 20 s, not hours.
+_TCP_DEFAULTS = {
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "3",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "20000",
+}
+LISTEN_TICK = 0.25  # seconds the listener waits for notifications before it looks for new words
+# Notifications go to channels named after the schema, so that databases sharing one server
+# database under different schemas (tests, several installations) wake only their own.
+_SCHEMA_WORD = (
+    "CASE WHEN length(current_schema()) <= 40 THEN current_schema()"
+    " ELSE md5(current_schema()) END || '.'"
+)
+_PREFIX = f"SELECT {_SCHEMA_WORD}"
+_NOTIFY = (
+    f"SELECT pg_notify({_SCHEMA_WORD} || n.word, n.key)"
+    " FROM unnest(%s::text[], %s::text[]) AS n(word, key)"
+)
+OWN_PIDS = 1024  # server processes remembered as ours, whose notifications we skip
 
 _BEGIN = {
     (True, True): "BEGIN",
@@ -167,11 +192,18 @@ class PostgresDatabase(Database):
     def __init__(
         self, url: str, *, min_size: int = 1, max_size: int = 16, timeout: float = 30.0
     ) -> None:
-        self.url = url
+        self.url = with_tcp_defaults(url)
         self.max_size = max_size
+        self.switchboard = Switchboard()
         self._writing = threading.local()
+        self._closing = threading.Event()
+        self._listener: threading.Thread | None = None
+        self._listener_lock = threading.Lock()
+        # Server processes of our pool that sent notifications: the listener skips what
+        # they send, which this process delivered itself at commit.
+        self._own_pids: set[int] = set()
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-            url,
+            self.url,
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
@@ -194,30 +226,39 @@ class PostgresDatabase(Database):
                 raise RuntimeError("a write transaction is already open in this thread")
             self._writing.active = True
         try:
-            with self._borrowed(begin) as conn:
-                yield PostgresTransaction(self, conn)
+            conn = self._begin(begin)
+            tx = PostgresTransaction(self, conn)
+            try:
+                try:
+                    yield tx
+                    if tx.notes:  # sent by the server when (and only if) COMMIT succeeds
+                        words, keys = zip(*map(split_channel, tx.notes), strict=True)
+                        conn.execute(_NOTIFY, (list(words), list(keys)))
+                        self._remember(conn.info.backend_pid)
+                except BaseException:
+                    # A lost connection cannot roll back, and need not: the server has
+                    # already thrown the transaction away, and the pool drops the connection.
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                    self.settled(tx, False)
+                    raise
+                try:
+                    conn.execute("COMMIT")
+                except errors.IntegrityError as exc:  # a deferred constraint
+                    self.settled(tx, False)
+                    raise ConstraintViolation(str(exc)) from exc
+                self.settled(tx, True)
+            finally:
+                self._pool.putconn(conn)
         finally:
             if write:
                 self._writing.active = False
 
-    @contextmanager
-    def _borrowed(self, begin: str) -> Iterator[psycopg.Connection[Any]]:
-        conn = self._begin(begin)
-        try:
-            try:
-                yield conn
-            except BaseException:
-                # A lost connection cannot roll back, and need not: the server has already
-                # thrown the transaction away, and the pool drops the connection.
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except errors.IntegrityError as exc:  # a deferred constraint
-                raise ConstraintViolation(str(exc)) from exc
-        finally:
-            self._pool.putconn(conn)
+    def _remember(self, pid: int) -> None:
+        if pid not in self._own_pids:
+            if len(self._own_pids) >= OWN_PIDS:  # the pool replaced many connections
+                self._own_pids.clear()
+            self._own_pids.add(pid)
 
     def _begin(self, begin: str) -> psycopg.Connection[Any]:
         """A pooled connection with ``begin`` run on it. Connections the server closed
@@ -235,6 +276,52 @@ class PostgresDatabase(Database):
                     raise
         raise psycopg.OperationalError("no connection to the database could begin a transaction")
 
+    # -- notifications from other processes ------------------------------------------------
+    def hear_others(self) -> None:
+        """One connection per process LISTENs to the words its waiters listen to, in a
+        thread of its own; it is started by the first ``listen``."""
+        if self._listener is not None:
+            return
+        with self._listener_lock:
+            if self._listener is None and not self._closing.is_set():
+                self._listener = threading.Thread(
+                    target=self._hear, name="invoiceflow-postgres-listen", daemon=True
+                )
+                self._listener.start()
+
+    def _hear(self) -> None:
+        """LISTEN, and deliver what is heard, until closed. Whenever the connection is
+        new (the first, or after a failure) every waiter is woken once: what was notified
+        while nobody listened must not wait for a timeout."""
+        pause = 0.05
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                    self._listen_on(conn)
+                    pause = 0.05
+            except psycopg.Error:
+                self._closing.wait(pause)
+                pause = min(pause * 2, 2.0)
+            self.switchboard.deliver_all()
+
+    def _listen_on(self, conn: psycopg.Connection[Any]) -> None:
+        row = conn.execute(_PREFIX).fetchone()
+        assert row is not None
+        prefix: str = row[0]
+        heard: set[str] = set()
+        while not self._closing.is_set():
+            new = self.switchboard.words() - heard
+            for word in sorted(new):
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(prefix + word)))
+                heard.add(word)
+            if new:  # anything notified before LISTEN took effect is looked for now
+                self.switchboard.deliver(new)
+            for note in conn.notifies(timeout=LISTEN_TICK):
+                if note.pid in self._own_pids or not note.channel.startswith(prefix):
+                    continue
+                word = note.channel[len(prefix) :]
+                self.switchboard.deliver((f"{word}/{note.payload}" if note.payload else word,))
+
     def migrate(self, until: int | None = None) -> None:
         """As every backend migrates, while holding an advisory lock on a connection of its
         own: processes that start together migrate one after the other, and the later ones
@@ -244,4 +331,14 @@ class PostgresDatabase(Database):
             super().migrate(until)
 
     def close(self) -> None:
+        self._closing.set()
+        if self._listener is not None:
+            self._listener.join()
         self._pool.close()
+
+
+def with_tcp_defaults(url: str) -> str:
+    """``url`` with ``_TCP_DEFAULTS`` added where it sets none of its own."""
+    params = conninfo_to_dict(url)
+    missing = {k: v for k, v in _TCP_DEFAULTS.items() if k not in params}
+    return make_conninfo(url, **missing) if missing else url

@@ -19,6 +19,9 @@ from typing import Any
 
 from invoiceflow.store.database import ConstraintViolation, Database, Row, Transaction
 from invoiceflow.store.group_commit import GroupCommit
+from invoiceflow.store.wakeups import Switchboard
+
+WATCH = 0.005  # seconds between looks for other processes' commits, while anyone listens
 
 
 class SQLiteTransaction(Transaction):
@@ -56,6 +59,9 @@ class SQLiteDatabase(Database):
         self.synchronous = synchronous
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.switchboard = Switchboard()
+        self._watcher: threading.Thread | None = None
+        self._closing = threading.Event()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -69,6 +75,7 @@ class SQLiteDatabase(Database):
             flushed=synchronous,
             unflushed=unflushed,
             lock_path=None if path == ":memory:" else f"{path}-writer",
+            settled=self.settled,
         )
 
     def _connection(self) -> sqlite3.Connection:
@@ -113,15 +120,44 @@ class SQLiteDatabase(Database):
         try:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            tx = SQLiteTransaction(self, conn)
             try:
-                yield SQLiteTransaction(self, conn)
+                yield tx
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self.settled(tx, True)
         finally:
             if shared:
                 self._memory_lock.release()
+
+    def hear_others(self) -> None:
+        """Other processes on the file cannot signal this one: a thread asks SQLite every
+        ``WATCH`` seconds whether anyone else has committed (``PRAGMA data_version``, a
+        read of the shared WAL index, no transaction) and wakes every listener when so."""
+        if self.path == ":memory:" or self._watcher is not None:
+            return
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = threading.Thread(
+                    target=self._watch, name="invoiceflow-sqlite-watch", daemon=True
+                )
+                self._watcher.start()
+
+    def _watch(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            seen = conn.execute("PRAGMA data_version").fetchone()[0]
+            while not self._closing.wait(WATCH):
+                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                if version != seen:
+                    seen = version
+                    self.switchboard.deliver_all()
+        except sqlite3.Error:  # the file went away under us: listeners fall back on timeouts
+            return
+        finally:
+            conn.close()
 
     def files_beside(self) -> Path | None:
         if self.path == ":memory:":
@@ -135,6 +171,9 @@ class SQLiteDatabase(Database):
         return self._writes.commits
 
     def close(self) -> None:
+        self._closing.set()
+        if self._watcher is not None:
+            self._watcher.join()
         self._writes.close()
         with self._lock:
             for conn in self._all:
