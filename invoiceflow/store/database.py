@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from importlib import resources
@@ -19,6 +19,8 @@ from typing import Any
 from invoiceflow.store.wakeups import Switchboard, Wakeup
 
 Row = tuple[Any, ...]
+Params = Sequence[Any] | Mapping[str, Any]
+"""A query's parameters: by position for ``?``, by name for ``:name`` (a mapping)."""
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 _MIGRATION = re.compile(r"^(\d{3})_\w+\.sql$")
 
@@ -47,14 +49,14 @@ class Transaction(ABC):
         self.notes.add(channel)
 
     @abstractmethod
-    def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> int:
+    def execute_raw(self, sql: str, params: Params = ()) -> int:
         """Run SQL; returns the number of rows it changed."""
 
     @abstractmethod
-    def executemany_raw(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    def executemany_raw(self, sql: str, rows: Iterable[Params]) -> None: ...
 
     @abstractmethod
-    def fetch_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    def fetch_raw(self, sql: str, params: Params = ()) -> list[Row]: ...
 
     @contextmanager
     def savepoint(self) -> Iterator[Savepoint]:
@@ -74,16 +76,16 @@ class Transaction(ABC):
         finally:
             self._savepoints -= 1
 
-    def execute(self, query: str, params: Sequence[Any] = ()) -> int:
+    def execute(self, query: str, params: Params = ()) -> int:
         return self.execute_raw(self.db.sql(query), params)
 
-    def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+    def executemany(self, query: str, rows: Iterable[Params]) -> None:
         self.executemany_raw(self.db.sql(query), rows)
 
-    def fetch(self, query: str, params: Sequence[Any] = ()) -> list[Row]:
+    def fetch(self, query: str, params: Params = ()) -> list[Row]:
         return self.fetch_raw(self.db.sql(query), params)
 
-    def fetchone(self, query: str, params: Sequence[Any] = ()) -> Row | None:
+    def fetchone(self, query: str, params: Params = ()) -> Row | None:
         rows = self.fetch(query, params)
         return rows[0] if rows else None
 

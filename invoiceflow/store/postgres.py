@@ -7,10 +7,12 @@ READ COMMITTED; the queries that claim work (executions, tasks, messages, slots)
 overridden under ``sql/postgres/`` to lock what they take with ``FOR UPDATE SKIP LOCKED``,
 so that two workers never take the same row and never wait for each other.
 
-Our shared SQL is written for SQLite's qmark style. Each query text is translated once
-(and cached) into psycopg's: ``?`` becomes ``%s``, a literal ``%`` becomes ``%%``, and
-``? IS NULL`` becomes ``CAST(%s AS TEXT) IS NULL`` (PostgreSQL cannot tell a parameter's
-type from ``IS NULL`` alone). Overrides may number their parameters as SQLite allows,
+Our shared SQL is written in SQLite's styles, ``?`` by position or ``:name`` by name. Each
+query text is translated once (and cached) into psycopg's: ``?`` becomes ``%s``, ``:name``
+becomes ``%(name)s``, a literal ``%`` becomes ``%%``, and ``? IS NULL`` becomes
+``CAST(%s AS TEXT) IS NULL`` (PostgreSQL cannot tell a parameter's type from ``IS NULL``
+alone). PostgreSQL's ``::`` casts stay as they are. Overrides may number their parameters
+as SQLite allows,
 ``?1``, ``?2``..., to use them in another order or more than once, and may hold several
 statements separated by ``;``: they run in order with the same parameters (a lock first,
 then the query that needs it held), and the last one gives the rows.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,7 +34,7 @@ from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
-from invoiceflow.store.database import ConstraintViolation, Database, Row, Transaction
+from invoiceflow.store.database import ConstraintViolation, Database, Params, Row, Transaction
 from invoiceflow.store.wakeups import Switchboard, split_channel
 
 __all__ = ["PostgresDatabase", "PostgresTransaction", "translate"]
@@ -74,7 +76,7 @@ _BEGIN = {
 # What the translation looks at: literals and comments (copied, with % doubled), numbered
 # or plain placeholders, % signs and statement ends. Everything else is copied as it is.
 _TOKEN = re.compile(
-    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|\?(\d*)|%|;""",
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|\?(\d*)|::|:([A-Za-z_]\w*)|%|;""",
     re.DOTALL,
 )
 _IS_NULL = re.compile(r"\s+IS\s+(?:NOT\s+)?NULL\b", re.IGNORECASE)
@@ -83,13 +85,15 @@ _IS_NULL = re.compile(r"\s+IS\s+(?:NOT\s+)?NULL\b", re.IGNORECASE)
 @dataclass(frozen=True, slots=True)
 class Statement:
     """One statement in psycopg's style; ``order`` names the parameter each placeholder
-    takes, by index (None: each takes the next one, as they come)."""
+    takes, by index (None: each takes the next one, as they come, or they go by name)."""
 
     text: str
     order: tuple[int, ...] | None
 
-    def arguments(self, params: Sequence[Any]) -> Sequence[Any]:
-        return params if self.order is None else [params[i] for i in self.order]
+    def arguments(self, params: Params) -> Params:
+        if self.order is None or isinstance(params, Mapping):
+            return params
+        return [params[i] for i in self.order]
 
 
 @lru_cache(maxsize=4096)
@@ -101,6 +105,7 @@ def translate(sql: str) -> tuple[Statement, ...]:
     order: list[int] = []
     highest = 0  # as in SQLite: a plain ? takes the parameter after the highest so far
     numbered = False
+    named = False
 
     def finish() -> None:
         text = "".join(out).strip()
@@ -121,9 +126,19 @@ def translate(sql: str) -> tuple[Statement, ...]:
         if token == "%":
             out.append("%%")
             continue
-        if token[0] != "?":  # a literal, a quoted name or a comment
+        if token[0] == ":" and token != "::":
+            named = True
+            if order:
+                raise ValueError(f"{token} among ? parameters: a query uses one style")
+            placeholder = f"%({match.group(2)})s"
+            is_null = _IS_NULL.match(sql, pos)
+            out.append(f"CAST({placeholder} AS TEXT)" if is_null else placeholder)
+            continue
+        if token[0] != "?":  # a literal, a quoted name, a comment or a cast
             out.append(token.replace("%", "%%"))
             continue
+        if named:
+            raise ValueError(f"{token} among :name parameters: a query uses one style")
         number = match.group(1)
         if number:
             index = int(number)
@@ -149,7 +164,7 @@ class PostgresTransaction(Transaction):
         self.conn = conn
         self.cursor = conn.cursor()
 
-    def _run(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
+    def _run(self, sql: str, params: Params) -> psycopg.Cursor[Any]:
         cursor = self.cursor
         try:
             for statement in translate(sql):
@@ -158,10 +173,10 @@ class PostgresTransaction(Transaction):
             raise ConstraintViolation(str(exc)) from exc
         return cursor
 
-    def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> int:
+    def execute_raw(self, sql: str, params: Params = ()) -> int:
         return self._run(sql, params).rowcount
 
-    def executemany_raw(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    def executemany_raw(self, sql: str, rows: Iterable[Params]) -> None:
         statements = translate(sql)
         try:
             if len(statements) == 1:
@@ -175,7 +190,7 @@ class PostgresTransaction(Transaction):
         for row in rows:
             self._run(sql, row)
 
-    def fetch_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def fetch_raw(self, sql: str, params: Params = ()) -> list[Row]:
         cursor = self._run(sql, params)
         if cursor.description is None:  # a statement that returns no rows
             return []

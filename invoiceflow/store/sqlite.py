@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-from invoiceflow.store.database import ConstraintViolation, Database, Row, Transaction
+from invoiceflow.store.database import ConstraintViolation, Database, Params, Row, Transaction
 from invoiceflow.store.group_commit import GroupCommit
 from invoiceflow.store.wakeups import Switchboard
 
@@ -31,19 +30,19 @@ class SQLiteTransaction(Transaction):
 
     # Plain try/except rather than a shared context manager: these run tens of thousands of
     # times a second, and a generator-based context manager costs more than the statement.
-    def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> int:
+    def execute_raw(self, sql: str, params: Params = ()) -> int:
         try:
             return self.conn.execute(sql, params).rowcount
         except sqlite3.IntegrityError as exc:
             raise ConstraintViolation(str(exc)) from exc
 
-    def executemany_raw(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    def executemany_raw(self, sql: str, rows: Iterable[Params]) -> None:
         try:
             self.conn.executemany(sql, rows)
         except sqlite3.IntegrityError as exc:
             raise ConstraintViolation(str(exc)) from exc
 
-    def fetch_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def fetch_raw(self, sql: str, params: Params = ()) -> list[Row]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.IntegrityError as exc:

@@ -5,13 +5,16 @@ fixture parameter, and must pass all of it.
 """
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from invoiceflow.store import ConstraintViolation, Database, open_database
+from invoiceflow.store import ConstraintViolation, Database, Transaction, open_database
 from invoiceflow.store.database import migrations
+from invoiceflow.store.postgres import PostgresDatabase
+from invoiceflow.store.sqlite import SQLiteDatabase
 
 BACKENDS = ["sqlite-file", "sqlite-memory"]
 SM = "arn:aws:states:us-east-1:000000000000:stateMachine:m"
@@ -188,3 +191,79 @@ def test_a_lazy_commit_is_committed_and_a_durable_one_carries_it(db: Database) -
         raise ValueError("rolled back like any other")
     with db.transaction() as tx:
         assert tx.fetchone("get_state_machine", (SM + "gone",)) is None
+
+
+def _machines(db: Database) -> set[str]:
+    with db.transaction(write=False) as tx:
+        return {row[0] for row in tx.fetch_raw("SELECT name FROM state_machines")}
+
+
+def _add_machine(tx: Transaction, name: str) -> None:
+    tx.execute("insert_state_machine", (f"{SM}-{name}", name, "{}", "", "STANDARD", 0.0))
+
+
+def test_a_savepoint_undoes_its_part_alone(db: Database) -> None:
+    with db.transaction() as tx:
+        with tx.savepoint() as part:
+            _add_machine(tx, "undone")
+            part.rollback()
+            _add_machine(tx, "kept")
+        with pytest.raises(ConstraintViolation), tx.savepoint():
+            _add_machine(tx, "nested")
+            with tx.savepoint():
+                _add_machine(tx, "kept")  # a duplicate: this part and its parent undone
+        _add_machine(tx, "after")
+    assert _machines(db) == {"m", "kept", "after"}
+
+
+def test_named_parameters_take_a_mapping(db: Database) -> None:
+    insert = (
+        "INSERT INTO state_machines (arn, name, definition, role_arn, type, created)"
+        " VALUES (:arn, :name, '{}', '', 'STANDARD', :at)"
+    )
+    with db.transaction() as tx:
+        tx.execute_raw(insert, {"arn": f"{SM}-a", "name": "a", "at": 5.0})
+        tx.executemany_raw(insert, [{"arn": f"{SM}-{n}", "name": n, "at": 6.0} for n in "bc"])
+        rows = tx.fetch_raw(
+            "SELECT name FROM state_machines WHERE (:name IS NULL OR name = :name)"
+            " AND created >= :at ORDER BY name",
+            {"name": None, "at": 5.5},
+        )
+    assert rows == [("b",), ("c",)]
+
+
+def test_a_commit_wakes_its_channels_listeners_at_once(db: Database) -> None:
+    one, every = db.listen("messages/1"), db.listen("messages")
+    with one, every, db.listen("messages/2", "executions") as other:
+        with db.transaction() as tx:
+            tx.notify("messages/1")
+        assert one.wait(5) and every.wait(5)
+        with db.transaction() as tx:
+            tx.notify("executions")
+        assert other.wait(5)
+
+
+def _twin(db: Database) -> Database | None:
+    """Another handle on the same stored data, as another process would open it."""
+    if isinstance(db, SQLiteDatabase):
+        return None if db.path == ":memory:" else SQLiteDatabase(db.path)
+    if isinstance(db, PostgresDatabase):
+        return PostgresDatabase(db.url)
+    raise AssertionError(f"no twin for {db!r}")
+
+
+def test_a_commit_in_another_process_wakes_listeners_here(db: Database) -> None:
+    other = _twin(db)
+    if other is None:
+        pytest.skip("a private in-memory database has no other process")
+    try:
+        with db.listen("executions") as wakeup:
+            wakeup.wait(0.5)  # whatever the listener's first connection fired
+            began = time.monotonic()
+            with other.transaction() as tx:
+                _add_machine(tx, "elsewhere")
+                tx.notify("executions")
+            assert wakeup.wait(5)
+            assert time.monotonic() - began < 1.0
+    finally:
+        other.close()

@@ -1,0 +1,4 @@
+-- Per-table autovacuum and fillfactor settings for PostgreSQL's hot tables (queue messages,
+-- execution mailboxes and leases, handler tasks, callback tokens, containers): see
+-- sql/postgres/014_autovacuum.sql. SQLite has no such settings; it reuses a deleted row's
+-- space by itself, so this version runs no statement here.
