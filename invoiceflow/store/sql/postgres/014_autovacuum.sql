@@ -7,9 +7,9 @@
 -- go on), and fillfactor applies to pages written from now on.
 --
 -- Tables not named here keep the server's defaults: history, invoices and parsed_invoices
--- only grow (insert-triggered autovacuum covers them); queues, state machines, mappings,
--- keys, profiles and settings change rarely; mapping_slots fits in one page, which HOT
--- pruning keeps clean between vacuums.
+-- only grow (PostgreSQL 13 and later vacuum them after inserts too); queues, state
+-- machines, mappings, keys, profiles and settings change rarely; mapping_slots holds a
+-- handful of rows in one page, which HOT pruning keeps clean between vacuums.
 
 -- messages: inserted on send, updated on every receive (receive_count, receipt and
 -- visible_at), deleted once handled: a message lives seconds. The receive changes
@@ -25,7 +25,7 @@ ALTER TABLE messages SET (
 );
 
 -- mailbox: every event an execution is sent (a callback's answer, a timer) is inserted and
--- deleted when the execution consumes it, a few per state transition; a timer's reset
+-- deleted when the execution consumes it, several per execution; a timer's reset
 -- changes deliver_at, which mailbox_due indexes. Pure insert-and-delete churn, as messages.
 ALTER TABLE mailbox SET (
     autovacuum_vacuum_scale_factor = 0.01,
@@ -41,8 +41,8 @@ ALTER TABLE tasks SET (
     autovacuum_vacuum_cost_limit = 2000
 );
 
--- fifo_deduplication: one row per FIFO send (an upsert), deleted five minutes later.
--- Insert-and-delete churn in proportion to FIFO traffic.
+-- fifo_deduplication: one row per FIFO send (an upsert) kept for five minutes, deleted
+-- once it has expired. Insert-and-delete churn in proportion to FIFO traffic.
 ALTER TABLE fifo_deduplication SET (
     autovacuum_vacuum_scale_factor = 0.01,
     autovacuum_vacuum_threshold = 1000,
@@ -50,13 +50,14 @@ ALTER TABLE fifo_deduplication SET (
 );
 
 -- executions: kept for good, so the table only grows, but a running execution's row is
--- rewritten some fifteen times (a claim, a save and a release per round, a wake-up per
--- event, lease renewals). Nearly all of those change wake_at or lease_owner, which the
--- partial indexes executions_wake and executions_lease cover, so they are not HOT: each
--- leaves a dead version in the heap and in all seven indexes, while the claim of due
--- executions reads executions_wake. The default 20% of a large table is millions of dead
--- versions before the first vacuum; 1% keeps that bounded. A fillfactor would help only
--- the few updates that are HOT (renewals), on a table that keeps every row, so none.
+-- rewritten about fifteen times in the shipped invoice workflow (a claim, then a save or a
+-- release, per round; a wake-up per event; lease renewals). Nearly all of those change
+-- wake_at or lease_owner, which the partial indexes executions_wake and executions_lease
+-- cover, so they are not HOT: each leaves a dead version in the heap and in all seven
+-- indexes, while the claim of due executions reads executions_wake. The default 20% of a
+-- large table is millions of dead versions before the first vacuum; 1% keeps that bounded.
+-- A fillfactor would help only the few updates that are HOT (renewals), on a table that
+-- keeps every row, so none.
 ALTER TABLE executions SET (
     autovacuum_vacuum_scale_factor = 0.01,
     autovacuum_vacuum_threshold = 1000,
@@ -71,6 +72,8 @@ ALTER TABLE executions SET (
 ALTER TABLE task_tokens SET (fillfactor = 90);
 
 -- containers: one row per received file, updated about five times in its first seconds
--- (its execution, Processing, the parsed count, Done or Error). None of those columns is
--- indexed, so they are HOT when the page has room: 10% kept free for them, as for tokens.
+-- (its execution, Processing, the parsed count, Done or Error). No index covers those
+-- columns (review_count, in containers_needing_review's predicate, changes only for a
+-- container that needs review), so they are HOT when the page has room: 10% kept free
+-- for them, as for tokens.
 ALTER TABLE containers SET (fillfactor = 90)
