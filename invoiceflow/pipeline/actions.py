@@ -115,17 +115,16 @@ def flag_duplicate(db: Database, stored: StoredInvoice) -> str | None:
     with db.transaction() as tx:
         row = tx.fetchone(
             "possible_duplicates",
-            (
-                stored.tenant,
-                stored.supplier,
-                stored.container_id,
-                stored.created,
-                stored.created,
-                stored.id,
-                stored.number,
-                stored.issue_date,
-                stored.total,
-            ),
+            {
+                "tenant": stored.tenant,
+                "supplier": stored.supplier,
+                "container": stored.container_id,
+                "created": stored.created,
+                "id": stored.id,
+                "number": stored.number,
+                "issue_date": stored.issue_date,
+                "total": stored.total,
+            },
         )
         if row is None:
             return None

@@ -9,13 +9,13 @@ so that two workers never take the same row and never wait for each other.
 
 Our shared SQL is written in SQLite's styles, ``?`` by position or ``:name`` by name. Each
 query text is translated once (and cached) into psycopg's: ``?`` becomes ``%s``, ``:name``
-becomes ``%(name)s``, a literal ``%`` becomes ``%%``, and ``? IS NULL`` becomes
-``CAST(%s AS TEXT) IS NULL`` (PostgreSQL cannot tell a parameter's type from ``IS NULL``
-alone). PostgreSQL's ``::`` casts stay as they are. Overrides may number their parameters
-as SQLite allows,
-``?1``, ``?2``..., to use them in another order or more than once, and may hold several
-statements separated by ``;``: they run in order with the same parameters (a lock first,
-then the query that needs it held), and the last one gives the rows.
+becomes ``%s`` taking that name's value, a literal ``%`` becomes ``%%``, and ``? IS NULL``
+becomes ``CAST(%s AS TEXT) IS NULL`` (PostgreSQL cannot tell a parameter's type from
+``IS NULL`` alone). PostgreSQL's ``::`` casts stay as they are. Overrides may number
+their parameters as SQLite allows, ``?1``, ``?2``..., to use them in another order or
+more than once, and may hold several statements separated by ``;``: they run in order
+with the same parameters (a lock first, then the query that needs it held), and the last
+one gives the rows.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -85,15 +85,18 @@ _IS_NULL = re.compile(r"\s+IS\s+(?:NOT\s+)?NULL\b", re.IGNORECASE)
 @dataclass(frozen=True, slots=True)
 class Statement:
     """One statement in psycopg's style; ``order`` names the parameter each placeholder
-    takes, by index (None: each takes the next one, as they come, or they go by name)."""
+    takes, by index (None: each takes the next one, as they come), or ``names`` by name."""
 
     text: str
     order: tuple[int, ...] | None
+    names: tuple[str, ...] = ()
 
-    def arguments(self, params: Params) -> Params:
-        if self.order is None or isinstance(params, Mapping):
-            return params
-        return [params[i] for i in self.order]
+    def arguments(self, params: Params) -> Sequence[Any]:
+        if isinstance(params, Mapping):
+            return [params[name] for name in self.names]
+        if self.names:
+            raise TypeError("a query with :name parameters takes a mapping")
+        return params if self.order is None else [params[i] for i in self.order]
 
 
 @lru_cache(maxsize=4096)
@@ -105,15 +108,16 @@ def translate(sql: str) -> tuple[Statement, ...]:
     order: list[int] = []
     highest = 0  # as in SQLite: a plain ? takes the parameter after the highest so far
     numbered = False
-    named = False
+    names: list[str] = []
 
     def finish() -> None:
         text = "".join(out).strip()
         if text:
             in_sequence = not numbered and order == list(range(len(order)))
-            statements.append(Statement(text, None if in_sequence else tuple(order)))
+            statements.append(Statement(text, None if in_sequence else tuple(order), tuple(names)))
         out.clear()
         order.clear()
+        names.clear()
 
     pos = 0
     for match in _TOKEN.finditer(sql):
@@ -127,17 +131,17 @@ def translate(sql: str) -> tuple[Statement, ...]:
             out.append("%%")
             continue
         if token[0] == ":" and token != "::":
-            named = True
             if order:
                 raise ValueError(f"{token} among ? parameters: a query uses one style")
-            placeholder = f"%({match.group(2)})s"
-            is_null = _IS_NULL.match(sql, pos)
-            out.append(f"CAST({placeholder} AS TEXT)" if is_null else placeholder)
+            # Each use becomes a parameter of its own, as a ? would: one shared by all
+            # uses would take its type from the first (the cast before IS NULL).
+            names.append(match.group(2))
+            out.append("CAST(%s AS TEXT)" if _IS_NULL.match(sql, pos) else "%s")
             continue
         if token[0] != "?":  # a literal, a quoted name, a comment or a cast
             out.append(token.replace("%", "%%"))
             continue
-        if named:
+        if names:
             raise ValueError(f"{token} among :name parameters: a query uses one style")
         number = match.group(1)
         if number:

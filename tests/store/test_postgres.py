@@ -207,7 +207,8 @@ def test_every_named_query_runs_on_postgresql(db: Database) -> None:
     with psycopg.connect(db.url, autocommit=True) as conn:
         for name, text in sorted(named_queries("postgres").items()):
             statements = translate(text)
-            nulls = [None] * max(
+            names = {name: None for s in statements for name in s.names}
+            nulls = names or [None] * max(
                 max(s.order) + 1 if s.order else s.text.count("%s") for s in statements
             )
             conn.execute("BEGIN")
@@ -705,9 +706,11 @@ def test_files_reach_done_and_their_invoices_list_by_total(db: Database, tmp_pat
     ]
 
     def page(least: float | None, most: float | None, duplicate: int | None) -> list[str]:
-        filters = (None,) * 8 + (least, least, most, most, duplicate, duplicate)
+        filters = {"tenant": "default", "total_min": least, "total_max": most}
+        filters |= {"duplicate": duplicate, "before": 1e300, "before_id": "~", "limit": 100}
+        filters |= dict.fromkeys(("container", "supplier", "issued_from", "issued_to"))
         with db.transaction(write=False) as tx:
-            rows = tx.fetch("page_invoices", ("default", *filters, 1e300, 1e300, "~", 100))
+            rows = tx.fetch("page_invoices", filters)
         return sorted(str(r[8]) for r in rows)
 
     totals = page(None, None, None)

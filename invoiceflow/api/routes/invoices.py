@@ -44,18 +44,21 @@ def invoice_page(
     has_problems: bool | None = None,
 ) -> InvoicePage:
     before, before_id = paging.decode(cursor)
-    low = issued_from.isoformat() if issued_from else None
-    high = issued_to.isoformat() if issued_to else None
-    least = _bound(total_min)
-    most = _bound(total_max)
-    flagged = None if duplicate is None else int(duplicate)
+    filters = {
+        "tenant": tenant,
+        "container": container,
+        "supplier": supplier,
+        "issued_from": issued_from.isoformat() if issued_from else None,
+        "issued_to": issued_to.isoformat() if issued_to else None,
+        "total_min": _bound(total_min),
+        "total_max": _bound(total_max),
+        "duplicate": None if duplicate is None else int(duplicate),
+        "before": before,
+        "before_id": before_id,
+        "limit": limit + 1,
+    }
     with svc.db.transaction(write=False) as tx:
-        filters = (container, container, supplier, supplier, low, low, high, high)
-        ranges = (least, least, most, most, flagged, flagged)
-        rows = tx.fetch(
-            PAGE_QUERIES[has_problems],
-            (tenant, *filters, *ranges, before, before, before_id, limit + 1),
-        )
+        rows = tx.fetch(PAGE_QUERIES[has_problems], filters)
     page = rows[:limit]
     last = page[-1] if page else None
     return InvoicePage(

@@ -25,15 +25,19 @@ INSERT INTO idempotent_responses (tenant, route, key, status, body, headers, cre
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: page_invoices
+-- A page of a tenant's invoices, newest first, filtered; totals compared as exact numbers.
 SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
        invoice, created, duplicate_of
 FROM invoices
-WHERE tenant = ? AND (? IS NULL OR container_id = ?) AND (? IS NULL OR supplier = ?)
-  AND (? IS NULL OR issue_date >= ?) AND (? IS NULL OR issue_date <= ?)
-  AND (? IS NULL OR CAST(total AS REAL) >= ?) AND (? IS NULL OR CAST(total AS REAL) <= ?)
-  AND (? IS NULL OR (duplicate_of IS NOT NULL) = ?)
-  AND (created < ? OR (created = ? AND id < ?))
-ORDER BY created DESC, id DESC LIMIT ?
+WHERE tenant = :tenant AND (:container IS NULL OR container_id = :container)
+  AND (:supplier IS NULL OR supplier = :supplier)
+  AND (:issued_from IS NULL OR issue_date >= :issued_from)
+  AND (:issued_to IS NULL OR issue_date <= :issued_to)
+  AND (:total_min IS NULL OR CAST(total AS NUMERIC) >= CAST(:total_min AS NUMERIC))
+  AND (:total_max IS NULL OR CAST(total AS NUMERIC) <= CAST(:total_max AS NUMERIC))
+  AND (:duplicate IS NULL OR CAST(duplicate_of IS NOT NULL AS INTEGER) = :duplicate)
+  AND (created < :before OR (created = :before AND id < :before_id))
+ORDER BY created DESC, id DESC LIMIT :limit
 
 -- name: executions_by_status
 SELECT status, COUNT(*) FROM executions GROUP BY status

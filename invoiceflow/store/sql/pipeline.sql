@@ -119,30 +119,38 @@ ORDER BY created DESC, id DESC LIMIT ?
 SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
        invoice, created, duplicate_of
 FROM invoices
-WHERE tenant = ? AND problems > 0 AND (? IS NULL OR container_id = ?) AND (? IS NULL OR supplier = ?)
-  AND (? IS NULL OR issue_date >= ?) AND (? IS NULL OR issue_date <= ?)
-  AND (? IS NULL OR CAST(total AS REAL) >= ?) AND (? IS NULL OR CAST(total AS REAL) <= ?)
-  AND (? IS NULL OR (duplicate_of IS NOT NULL) = ?)
-  AND (created < ? OR (created = ? AND id < ?))
-ORDER BY created DESC, id DESC LIMIT ?
+WHERE tenant = :tenant AND problems > 0 AND (:container IS NULL OR container_id = :container)
+  AND (:supplier IS NULL OR supplier = :supplier)
+  AND (:issued_from IS NULL OR issue_date >= :issued_from)
+  AND (:issued_to IS NULL OR issue_date <= :issued_to)
+  AND (:total_min IS NULL OR CAST(total AS NUMERIC) >= CAST(:total_min AS NUMERIC))
+  AND (:total_max IS NULL OR CAST(total AS NUMERIC) <= CAST(:total_max AS NUMERIC))
+  AND (:duplicate IS NULL OR CAST(duplicate_of IS NOT NULL AS INTEGER) = :duplicate)
+  AND (created < :before OR (created = :before AND id < :before_id))
+ORDER BY created DESC, id DESC LIMIT :limit
 
 -- name: page_invoices_without_problems
 -- As page_invoices, only invoices without any problem.
 SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
        invoice, created, duplicate_of
 FROM invoices
-WHERE tenant = ? AND problems = 0 AND (? IS NULL OR container_id = ?) AND (? IS NULL OR supplier = ?)
-  AND (? IS NULL OR issue_date >= ?) AND (? IS NULL OR issue_date <= ?)
-  AND (? IS NULL OR CAST(total AS REAL) >= ?) AND (? IS NULL OR CAST(total AS REAL) <= ?)
-  AND (? IS NULL OR (duplicate_of IS NOT NULL) = ?)
-  AND (created < ? OR (created = ? AND id < ?))
-ORDER BY created DESC, id DESC LIMIT ?
+WHERE tenant = :tenant AND problems = 0 AND (:container IS NULL OR container_id = :container)
+  AND (:supplier IS NULL OR supplier = :supplier)
+  AND (:issued_from IS NULL OR issue_date >= :issued_from)
+  AND (:issued_to IS NULL OR issue_date <= :issued_to)
+  AND (:total_min IS NULL OR CAST(total AS NUMERIC) >= CAST(:total_min AS NUMERIC))
+  AND (:total_max IS NULL OR CAST(total AS NUMERIC) <= CAST(:total_max AS NUMERIC))
+  AND (:duplicate IS NULL OR CAST(duplicate_of IS NOT NULL AS INTEGER) = :duplicate)
+  AND (created < :before OR (created = :before AND id < :before_id))
+ORDER BY created DESC, id DESC LIMIT :limit
 
 -- name: possible_duplicates
+-- The earliest invoice stored before this one, from another file of the same supplier,
+-- with the same number or the same date and total.
 SELECT id FROM invoices
-WHERE tenant = ? AND supplier = ? AND container_id <> ?
-  AND (created < ? OR (created = ? AND id < ?))
-  AND (number = ? OR (issue_date = ? AND total = ?))
+WHERE tenant = :tenant AND supplier = :supplier AND container_id <> :container
+  AND (created < :created OR (created = :created AND id < :id))
+  AND (number = :number OR (issue_date = :issue_date AND total = :total))
 ORDER BY created, id LIMIT 1
 
 -- name: flag_duplicate
