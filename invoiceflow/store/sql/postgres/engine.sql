@@ -96,3 +96,22 @@ UPDATE executions
 SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id),
     lease_owner = NULL, lease_until = NULL
 WHERE id = ?1 AND lease_owner = ?2
+
+-- A renewal never waits for a row lock. It runs on the renewer's thread while the same
+-- owner commits on others (a round: its tasks, then its execution; a handler's answer: its
+-- task, then a wake-up of its execution), and it holds executions and tasks together: had
+-- it waited, the two would deadlock, and PostgreSQL would break the tie by failing either
+-- one, the round's commit included. A row locked now is being written (by its owner's
+-- commit, or a wake-up posted to it) and nobody else may take it while its lease lasts:
+-- the next renewal, a third of a lease later, extends it.
+
+-- name: renew_execution
+UPDATE executions SET lease_until = ?1
+WHERE id = (SELECT id FROM executions WHERE id = ?2 AND lease_owner = ?3 FOR UPDATE SKIP LOCKED)
+
+-- name: renew_task
+UPDATE tasks SET visible_at = ?1
+WHERE id = (
+    SELECT id FROM tasks WHERE execution_id = ?2 AND task_id = ?3 AND lease_owner = ?4
+    FOR UPDATE SKIP LOCKED
+)
