@@ -52,6 +52,17 @@ _TCP_DEFAULTS = {
     "keepalives_count": "3",
     "tcp_user_timeout": "20000",
 }
+# The server's end of each pooled connection gets the same settings (any role may set them
+# for its own session). Without them a host that vanishes in the middle of a transaction
+# leaves it open on the server, its row locks held and the work they cover skipped by every
+# other worker, until the server's TCP gives up: some 15 minutes when a reply was left
+# unacknowledged, two hours when the server was waiting for the host's next statement.
+_SERVER_TCP = {
+    "keepalives_idle": "tcp_keepalives_idle",
+    "keepalives_interval": "tcp_keepalives_interval",
+    "keepalives_count": "tcp_keepalives_count",
+    "tcp_user_timeout": "tcp_user_timeout",
+}
 LISTEN_TICK = 0.25  # seconds the listener waits for notifications before it looks for new words
 # Notifications go to channels named after the schema, so that databases sharing one server
 # database under different schemas (tests, several installations) wake only their own.
@@ -227,9 +238,17 @@ class PostgresDatabase(Database):
             max_size=max_size,
             timeout=timeout,
             kwargs={"autocommit": True},
+            configure=self._configure,
             open=True,
             name="invoiceflow",
         )
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Give the server's end of a new pooled connection our TCP settings."""
+        settings = server_tcp(self.url)
+        if settings:
+            calls = ", ".join(["set_config(%s, %s, false)"] * len(settings))
+            conn.execute(f"SELECT {calls}", [x for pair in settings for x in pair])
 
     def transaction(
         self, *, write: bool = True, durable: bool = True
@@ -361,3 +380,14 @@ def with_tcp_defaults(url: str) -> str:
     params = conninfo_to_dict(url)
     missing = {k: v for k, v in _TCP_DEFAULTS.items() if k not in params}
     return make_conninfo(url, **missing) if missing else url
+
+
+def server_tcp(url: str) -> list[tuple[str, str]]:
+    """The server's settings that match the TCP settings of a connection to ``url``."""
+    params = conninfo_to_dict(url)
+    keepalives = params.get("keepalives", "1") != "0"
+    return [
+        (setting, str(params[ours]))
+        for ours, setting in _SERVER_TCP.items()
+        if ours in params and (keepalives or ours == "tcp_user_timeout")
+    ]
