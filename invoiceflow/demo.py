@@ -94,10 +94,10 @@ def main(url: str | None = None) -> None:
     url = database_url(url)
     db = open_database(url)
     _, key = keys.replace(db, TENANT)  # a run replaces the key of the run before
+    # The server's log beside the database's files (a SQLite file's), else in this folder.
+    files = db.files_beside() or Path("invoiceflow-files")
     db.close()
-    # The server's log beside a SQLite file, else in this folder.
-    beside = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else "invoiceflow"
-    log = Path(beside).with_suffix(".serve.log")
+    log = files.with_name(files.name.removesuffix("-files") + ".serve.log")
     command = [sys.executable, "-m", "invoiceflow", "serve", "--port", "0", "--json-logs"]
     with log.open("wb") as sink:
         server = subprocess.Popen([*command, "--database-url", url], stderr=sink)

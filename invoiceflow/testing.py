@@ -19,7 +19,7 @@ from typing import Any
 
 from invoiceflow.engine import Clock, Engine
 from invoiceflow.functions import Registry
-from invoiceflow.store.sqlite import SQLiteDatabase
+from invoiceflow.store import scratch_database
 
 __all__ = ["Result", "run"]
 
@@ -54,8 +54,7 @@ def run(
     for name, fn in (handlers or {}).items():
         registry.register(name, fn)
     with tempfile.TemporaryDirectory(prefix="invoiceflow-test-") as tmp:
-        db = SQLiteDatabase(str(Path(tmp) / "run.db"), synchronous="OFF")
-        db.migrate()
+        db = scratch_database(Path(tmp))
         clock = Clock()
         engine = Engine.open(db, invoker=registry, clock=clock)
         try:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from invoiceflow.client_errors import ClientError, ServiceError
+from invoiceflow.store import ValueRefused
 
 log = structlog.get_logger("invoiceflow.api")
 
@@ -108,6 +109,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return problem(422, "ValidationError", _validation_message(exc))
 
+    async def refused(_request: Request, exc: Exception) -> JSONResponse:
+        message = str(exc)
+        return problem(400, "InvalidParameterValue", f"{message[:1].upper()}{message[1:]}.")
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error", path=request.url.path, error=repr(exc))
         return problem(500, "InternalError", "Something went wrong on our side.")
@@ -117,6 +122,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ClientError, service_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(ValueRefused, refused)
     app.add_exception_handler(Exception, unexpected)
 
 

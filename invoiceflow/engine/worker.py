@@ -37,7 +37,7 @@ from invoiceflow.engine.runtime import LEASE, Runtime
 
 log = structlog.get_logger("invoiceflow.worker")
 
-IDLE = 1.0
+IDLE = 2.0  # seconds between looks while nothing notifies: an idle look is four reads
 MAX_FAILURES = 20  # passes in a row that may fail before the loop gives up (about a minute)
 
 

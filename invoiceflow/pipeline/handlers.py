@@ -124,6 +124,11 @@ class Handlers:
         try:
             for position, invoice in enumerate(parse(self.blobs.path(container.blob), rules)):
                 text = to_json(invoice).decode()
+                if "\\u0000" in text:  # as JSON escapes it; no database column takes it
+                    raise MalformedFile(
+                        f"Invoice {position + 1} holds a NUL character (U+0000), "
+                        "which no invoice field may hold."
+                    )
                 rows.append((container.id, position, text))
                 count += 1
                 size += len(text)

@@ -49,6 +49,7 @@ def start(
                 counts[0] if counts else 0,
             ),
         )
+        tx.notify(channel(source.id))  # the workers that run moves listen to every queue
     return handle
 
 

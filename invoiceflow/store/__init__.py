@@ -15,7 +15,13 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from invoiceflow.store.database import ConstraintViolation, Database, Savepoint, Transaction
+from invoiceflow.store.database import (
+    ConstraintViolation,
+    Database,
+    Savepoint,
+    Transaction,
+    ValueRefused,
+)
 from invoiceflow.store.wakeups import Wakeup
 
 __all__ = [
@@ -26,11 +32,13 @@ __all__ = [
     "DatabaseURLError",
     "Savepoint",
     "Transaction",
+    "ValueRefused",
     "Wakeup",
     "database_location",
     "database_path",
     "database_url",
     "open_database",
+    "scratch_database",
 ]
 
 DEFAULT_URL = "sqlite:///invoiceflow.db"
@@ -112,6 +120,16 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
         db = SQLiteDatabase(database_path(url))
     if migrate:
         db.migrate()
+    return db
+
+
+def scratch_database(folder: Path) -> Database:
+    """A migrated database in ``folder`` for one run whose results nobody needs after a
+    crash (a test's): SQLite that never waits for the disk."""
+    from invoiceflow.store.sqlite import SQLiteDatabase
+
+    db = SQLiteDatabase(str(folder / "run.db"), synchronous="OFF")
+    db.migrate()
     return db
 
 

@@ -30,6 +30,11 @@ class ConstraintViolation(Exception):
     raises this one type, so callers need not know which database they talk to."""
 
 
+class ValueRefused(ValueError):
+    """A value the backend cannot store as it is: text holding NUL (U+0000), which
+    PostgreSQL refuses. Faces answer it as bad input; nothing was written."""
+
+
 class Transaction(ABC):
     """One open transaction; it commits when its ``with`` block ends without an exception.
 

@@ -34,7 +34,14 @@ from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
-from invoiceflow.store.database import ConstraintViolation, Database, Params, Row, Transaction
+from invoiceflow.store.database import (
+    ConstraintViolation,
+    Database,
+    Params,
+    Row,
+    Transaction,
+    ValueRefused,
+)
 from invoiceflow.store.wakeups import Switchboard, split_channel
 
 __all__ = ["PostgresDatabase", "PostgresTransaction", "translate"]
@@ -173,6 +180,19 @@ def translate(sql: str) -> tuple[Statement, ...]:
     return tuple(statements)
 
 
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """psycopg's errors for values the schema or the server refuses, as the contract's."""
+    try:
+        yield
+    except errors.IntegrityError as exc:
+        raise ConstraintViolation(str(exc)) from exc
+    except psycopg.DataError as exc:
+        if "NUL" in str(exc):  # refused by psycopg before anything was sent
+            raise ValueRefused("text may not hold NUL (U+0000) characters") from exc
+        raise
+
+
 class PostgresTransaction(Transaction):
     def __init__(self, db: Database, conn: psycopg.Connection[Any]) -> None:
         super().__init__(db)
@@ -181,11 +201,9 @@ class PostgresTransaction(Transaction):
 
     def _run(self, sql: str, params: Params) -> psycopg.Cursor[Any]:
         cursor = self.cursor
-        try:
+        with _refusals():
             for statement in translate(sql):
                 cursor.execute(statement.text, statement.arguments(params))
-        except errors.IntegrityError as exc:
-            raise ConstraintViolation(str(exc)) from exc
         return cursor
 
     def execute_raw(self, sql: str, params: Params = ()) -> int:
@@ -193,15 +211,13 @@ class PostgresTransaction(Transaction):
 
     def executemany_raw(self, sql: str, rows: Iterable[Params]) -> None:
         statements = translate(sql)
-        try:
-            if len(statements) == 1:
-                [statement] = statements
-                batch = [statement.arguments(row) for row in rows]
-                if batch:
+        if len(statements) == 1:
+            [statement] = statements
+            batch = [statement.arguments(row) for row in rows]
+            if batch:
+                with _refusals():
                     self.cursor.executemany(statement.text, batch)
-                return
-        except errors.IntegrityError as exc:
-            raise ConstraintViolation(str(exc)) from exc
+            return
         for row in rows:
             self._run(sql, row)
 

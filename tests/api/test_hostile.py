@@ -4,12 +4,18 @@ outputs, cursors and tokens it never gave, times without a zone."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
+from invoiceflow.digitize import parse, to_json
 from invoiceflow.limits import JSON_DEPTH, MAX_PAYLOAD
+from invoiceflow.samples import SAMPLES
+from tests.api.conftest import Api
 
 JSON = {"Content-Type": "application/json"}
+INVOICE = to_json(next(iter(parse(SAMPLES / "ubl" / "en16931-ubl-tc434-example1.xml"))))
 
 
 def nested(depth: int) -> bytes:
@@ -95,3 +101,27 @@ def test_invoice_totals_must_be_finite_numbers(a: httpx.Client, total: str) -> N
         assert answer.status_code == 200
     else:
         refused(answer, 400, 422)
+
+
+def test_a_nul_character_in_a_search_is_refused_or_finds_nothing(a: httpx.Client) -> None:
+    """PostgreSQL cannot hold NUL in text: a search for one is a 400 there, never a 500."""
+    answer = a.get("/v1/invoices", params={"supplier": "Acme\x00Corp"})
+    if answer.status_code == 200:
+        assert answer.json()["items"] == []
+    else:
+        assert "NUL" in refused(answer, 400)["message"]
+
+
+def test_an_invoice_holding_a_nul_character_ends_in_error_with_the_reason(
+    api: Api, a: httpx.Client
+) -> None:
+    invoice = json.loads(INVOICE)
+    invoice["seller"]["name"] = "Acme\x00Corp"
+    accepted = a.post("/v1/invoice-events", content=json.dumps(invoice), headers=JSON)
+    assert accepted.status_code == 202, accepted.text
+    where = f"/v1/invoice-events/{accepted.json()['message_id']}"
+    final = api.wait_for(a, where, lambda body: body.get("state") in ("Done", "Error"))
+    assert final["state"] == "Error" and final["container"]
+    container = a.get(f"/v1/containers/{final['container']}").json()
+    assert container["state"] == "Error"
+    assert "NUL character" in container["reason"], container

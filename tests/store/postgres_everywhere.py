@@ -1,14 +1,12 @@
-"""A pytest plugin that runs other test modules on PostgreSQL, unchanged:
+"""A pytest plugin that runs the test suites on PostgreSQL, unchanged; ``tests/conftest.py``
+loads it when ``INVOICEFLOW_TEST_DATABASE=postgres``.
 
-    python -m pytest -p tests.store.postgres_everywhere tests/queues tests/engine/test_execution.py
-
-(``python -m`` puts the repository on the import path before the plugin is loaded.) The
-databases those tests open by URL (``invoiceflow.store.open_database``, imported after
-this plugin) and through ``invoiceflow.testing.run`` become PostgreSQL schemas of their
-own in one database: a schema costs milliseconds where a database costs seconds, and a
-migrated one is emptied and reused rather than migrated again. Tests that build
-``SQLiteDatabase`` themselves (files, crashes, upgrades of SQLite files) stay on SQLite,
-unless ``INVOICEFLOW_TEST_POSTGRES_FILES`` is set: then they get a schema per file path.
+The SQLite databases tests open by URL (``invoiceflow.store.open_database``), build
+themselves (``SQLiteDatabase(path)``) or get through ``invoiceflow.testing.run`` become
+PostgreSQL schemas of their own in one database: a schema costs milliseconds where a
+database costs seconds, and a migrated one is emptied and reused rather than migrated
+again. The same file path opened twice is the same schema, as it would be the same file.
+PostgreSQL URLs are opened as they are.
 
 The server and database are ``INVOICEFLOW_TEST_POSTGRES`` (a URL without a database name,
 by default the local server) and ``INVOICEFLOW_TEST_POSTGRES_DB`` (by default ``test``).
@@ -24,7 +22,7 @@ from typing import Any
 import psycopg
 
 import invoiceflow.store
-import invoiceflow.testing
+import invoiceflow.store.sqlite
 from invoiceflow.store import Database
 from invoiceflow.store.postgres import PostgresDatabase
 
@@ -76,7 +74,9 @@ class ThrowawayDatabase(PostgresDatabase):
                 return
             # Migrated: emptied, it serves the next in-memory database (migrating costs
             # far more than emptying, and DELETE on small tables less than TRUNCATE).
-            emptied = [
+            # Foreign keys are not checked meanwhile: every table is emptied.
+            emptied = ["SET session_replication_role = replica"]
+            emptied += [
                 f'DELETE FROM "{self.schema}"."{t}"' for t in tables if t != "schema_version"
             ]
             identities = admin.execute(
@@ -88,6 +88,7 @@ class ThrowawayDatabase(PostgresDatabase):
                 f'ALTER TABLE "{self.schema}"."{t}" ALTER COLUMN "{c}" RESTART'
                 for t, c in identities
             ]
+            emptied.append("SET session_replication_role = DEFAULT")
             admin.execute("; ".join(emptied))
             _spare.append(self.schema)
 
@@ -104,16 +105,17 @@ def _drop_schemas() -> None:
     _schemas.clear()
 
 
+_open_database = invoiceflow.store.open_database
+
+
 def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
+    if invoiceflow.store.database_url(url).startswith(invoiceflow.store.POSTGRES_SCHEMES):
+        return _open_database(url, migrate=migrate)
     path = invoiceflow.store.database_path(url)
     db = ThrowawayDatabase(None if path == ":memory:" else path)
     if migrate:
         db.migrate()
     return db
-
-
-def _sqlite_database(path: str, **_: Any) -> Database:
-    return ThrowawayDatabase()
 
 
 class FileDatabase(ThrowawayDatabase):
@@ -126,10 +128,4 @@ class FileDatabase(ThrowawayDatabase):
 
 
 vars(invoiceflow.store)["open_database"] = open_database
-vars(invoiceflow.testing)["SQLiteDatabase"] = _sqlite_database
-if os.environ.get("INVOICEFLOW_TEST_POSTGRES_FILES"):
-    # Opt-in: tests that build SQLiteDatabase themselves get PostgreSQL too (those that
-    # read the file with sqlite3, or start processes on a sqlite:// URL, cannot pass).
-    import invoiceflow.store.sqlite
-
-    vars(invoiceflow.store.sqlite)["SQLiteDatabase"] = FileDatabase
+vars(invoiceflow.store.sqlite)["SQLiteDatabase"] = FileDatabase
