@@ -34,7 +34,7 @@ from typing import Literal
 
 import psycopg
 
-__all__ = ["BIN", "PrivatePostgres", "missing"]
+__all__ = ["BIN", "PrivatePostgres", "StopMode", "missing"]
 
 BIN = Path(os.environ.get("INVOICEFLOW_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 OS_USER = "postgres"  # whom the server runs as when we are root
