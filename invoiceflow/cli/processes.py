@@ -56,8 +56,13 @@ def worker_cmd(
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
+    from invoiceflow import logs
     from invoiceflow.functions.worker import full_worker
 
+    # As serve does: without it structlog's default renders each failed pass's traceback
+    # with every local variable of every frame, a round's executions included, which takes
+    # the worker minutes per failure when the database restarts under load.
+    logs.configure()
     import_handlers(handlers)
     path = database_location(database_url)
     pipeline = open_pipeline(database_url, durability)
