@@ -6,6 +6,7 @@
 -- committed. Parameters keep the shared order, numbered where a statement reorders them.
 
 -- name: receive_messages
+-- As shared, but the messages are locked FOR UPDATE SKIP LOCKED: a concurrent receive skips them.
 WITH ready AS (
     SELECT id FROM messages
     WHERE queue_id = ?4 AND visible_at <= ?5 AND expires_at > ?6 AND receive_count < ?7
@@ -65,6 +66,7 @@ ORDER BY sent_at, id LIMIT ?
 FOR UPDATE SKIP LOCKED
 
 -- name: tenant_movable_messages
+-- As shared, FOR UPDATE SKIP LOCKED: two redrives of one dead-letter queue move a message once.
 SELECT id, source_queue_id FROM messages
 WHERE queue_id = ? AND tenant = ? AND visible_at <= ? AND expires_at > ?
   AND source_queue_id IS NOT NULL
