@@ -7,6 +7,7 @@
 -- numbered where the statement uses them in another.
 
 -- name: claim_executions
+-- As shared, the due rows locked FOR UPDATE SKIP LOCKED: two workers never claim one row.
 WITH due AS (
     SELECT id FROM executions
     WHERE wake_at <= ?3 AND (lease_until IS NULL OR lease_until < ?4)
@@ -63,11 +64,13 @@ FROM free WHERE tasks.id = free.id
 -- sees the wake-up we left.
 
 -- name: wake
+-- As shared, but the row is always written (so locked), even when its wake-up is earlier.
 UPDATE executions
 SET wake_at = CASE WHEN wake_at IS NULL OR wake_at > ?3 THEN ?1 ELSE wake_at END
 WHERE id = ?2
 
 -- name: save_execution
+-- As shared, the row first locked FOR UPDATE in a statement of its own: no posted wake-up is lost.
 SELECT 1 FROM executions WHERE id = ?7 FOR UPDATE;
 UPDATE executions
 SET state = ?1, status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6,
@@ -76,6 +79,7 @@ SET state = ?1, status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6
 WHERE id = ?7 AND lease_owner = ?8
 
 -- name: release_execution
+-- As shared, the row first locked FOR UPDATE in a statement of its own: no posted wake-up is lost.
 SELECT 1 FROM executions WHERE id = ?1 FOR UPDATE;
 UPDATE executions
 SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id),
@@ -83,6 +87,7 @@ SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executio
 WHERE id = ?1 AND lease_owner = ?2
 
 -- name: rewake
+-- As shared, the row first locked FOR UPDATE in a statement of its own: no posted wake-up is lost.
 SELECT 1 FROM executions WHERE id = ?1 FOR UPDATE;
 UPDATE executions
 SET wake_at = (SELECT MIN(deliver_at) FROM mailbox WHERE execution_id = executions.id)
@@ -106,10 +111,12 @@ WHERE id = ?1 AND lease_owner = ?2
 -- the next renewal, a third of a lease later, extends it.
 
 -- name: renew_execution
+-- As shared, FOR UPDATE SKIP LOCKED: a row being written now is left for the next renewal.
 UPDATE executions SET lease_until = ?1
 WHERE id = (SELECT id FROM executions WHERE id = ?2 AND lease_owner = ?3 FOR UPDATE SKIP LOCKED)
 
 -- name: renew_task
+-- As shared, FOR UPDATE SKIP LOCKED: a row being written now is left for the next renewal.
 UPDATE tasks SET visible_at = ?1
 WHERE id = (
     SELECT id FROM tasks WHERE execution_id = ?2 AND task_id = ?3 AND lease_owner = ?4
