@@ -43,6 +43,7 @@ WHERE tenant = ? AND (? IS NULL OR state = ?) AND created >= ? AND (created, id)
 ORDER BY created DESC, id DESC LIMIT ?
 
 -- name: set_execution
+-- The execution now working on a container: only its end may end the container in Error.
 UPDATE containers SET execution_arn = ?, updated = ? WHERE id = ?
 
 -- name: start_processing
@@ -69,16 +70,20 @@ UPDATE containers SET last_error = ?, attempts = ?, last_error_at = ?, updated =
 WHERE id = ? AND state = 'Processing'
 
 -- name: set_parsed_count
+-- How many invoices the file holds, written once all of them are stored in parsed_invoices.
 UPDATE containers SET parsed_count = ?, updated = ? WHERE id = ?
 
 -- name: insert_parsed
+-- One parsed invoice of a container by position, once: a parse run again skips what it has.
 INSERT INTO parsed_invoices (container_id, position, invoice) VALUES (?, ?, ?)
 ON CONFLICT (container_id, position) DO NOTHING
 
 -- name: parsed_count
+-- How many parsed invoices of a container are stored: a run again reuses them if all are.
 SELECT COUNT(*) FROM parsed_invoices WHERE container_id = ?
 
 -- name: get_parsed
+-- The parsed invoice at a position of a container, to create the invoice from.
 SELECT invoice FROM parsed_invoices WHERE container_id = ? AND position = ?
 
 -- name: insert_invoice
@@ -91,17 +96,21 @@ ON CONFLICT (container_id, position) DO NOTHING
 RETURNING id
 
 -- name: invoice_at
+-- The invoice created from a container's position, if any: one created before is reused.
 SELECT id FROM invoices WHERE container_id = ? AND position = ?
 
 -- name: count_invoices
+-- How many invoices a container has: checked against the file's count as it ends.
 SELECT COUNT(*) FROM invoices WHERE container_id = ?
 
 -- name: get_invoice
+-- One invoice by id, of any tenant (the API then checks that it is the caller's).
 SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
        invoice, created, duplicate_of
 FROM invoices WHERE id = ?
 
 -- name: list_invoices
+-- A tenant's newest invoices, of one container if given (the CLI's listing).
 SELECT id, tenant, container_id, position, number, supplier, issue_date, currency, total,
        invoice, created, duplicate_of
 FROM invoices WHERE tenant = ? AND (? IS NULL OR container_id = ?)
@@ -154,26 +163,33 @@ WHERE tenant = :tenant AND supplier = :supplier AND container_id <> :container
 ORDER BY created, id LIMIT 1
 
 -- name: flag_duplicate
+-- Mark an invoice as a possible duplicate of an earlier one, unless it is marked already.
 UPDATE invoices SET duplicate_of = ? WHERE id = ? AND duplicate_of IS NULL
 
 -- name: get_settings
+-- A tenant's settings (export format, webhook), as JSON.
 SELECT settings FROM tenant_settings WHERE tenant = ?
 
 -- name: put_settings
+-- A tenant's settings, created or replaced.
 INSERT INTO tenant_settings (tenant, settings) VALUES (?, ?)
 ON CONFLICT (tenant) DO UPDATE SET settings = excluded.settings
 
 -- name: insert_invoice_event
+-- An invoice event accepted, by its message id: no container made of it yet.
 INSERT INTO invoice_events (message_id, tenant, received) VALUES (?, ?, ?)
 
 -- name: invoice_event
+-- An invoice event by message id, of any tenant: whether a container was made of it yet.
 SELECT message_id, tenant, container_id, received FROM invoice_events WHERE message_id = ?
 
 -- name: get_invoice_event
+-- An invoice event of a tenant by message id, for its status.
 SELECT message_id, tenant, container_id, received FROM invoice_events
 WHERE message_id = ? AND tenant = ?
 
 -- name: claim_invoice_event
+-- The container made of an invoice event, recorded only by the first that claims it.
 UPDATE invoice_events SET container_id = ? WHERE message_id = ? AND container_id IS NULL
 
 -- name: event_dead_lettered
