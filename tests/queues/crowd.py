@@ -93,6 +93,8 @@ class Lease:
         self.ended = (0.0, 0.0)
 
     def record(self, timeout: int) -> Record:
+        """The log line: the visibility's end bracketed by the clock around the receive,
+        or exact for a first receive, whose clock read the store reports."""
         taken = self.first if self.count == 1 else self.before
         return Record(
             self.mid,
