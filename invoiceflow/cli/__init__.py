@@ -8,6 +8,7 @@ from typer.exceptions import TyperException
 
 from invoiceflow.cli import (  # noqa: F401  (each registers its commands)
     containers,
+    db,
     files,
     info,
     keys,

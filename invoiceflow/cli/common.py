@@ -115,6 +115,15 @@ def database_location(database_url: str | None) -> str:
         fail(str(exc))
 
 
+def existing_location(database_url: str | None) -> str:
+    """Where the database is, for commands that only look at one: a SQLite file that does
+    not exist is refused rather than created empty."""
+    location = database_location(database_url)
+    if Path(location).is_absolute() and not Path(location).is_file():
+        fail(f"no database at {location}", 1)
+    return location
+
+
 def open_store(database_url: str | None) -> Database:
     """The database, migrated; one that cannot be opened or reached is one line."""
     from invoiceflow import store

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from invoiceflow.cli.app import app, release
 from invoiceflow.cli.common import (
     DbOption,
     JsonOption,
-    database_location,
     emit,
-    fail,
+    existing_location,
     open_store,
 )
 
@@ -21,9 +18,7 @@ from invoiceflow.cli.common import (
 def info_cmd(as_json: JsonOption = False, database_url: DbOption = None) -> None:
     """Show the version, the database and what it holds: containers by state, invoices,
     executions by status and the messages on each queue."""
-    path = database_location(database_url)
-    if Path(path).is_absolute() and not Path(path).is_file():  # a file, not a server's URL
-        fail(f"no database at {path}", 1)
+    path = existing_location(database_url)
     version = release()
     db = open_store(database_url)
     try:

@@ -158,6 +158,13 @@ class Database(ABC):
     def sql(self, name: str) -> str:
         return named_queries(self.dialect)[name]
 
+    def applied(self) -> list[int]:
+        """The migrations this database has seen, in order (none for a new one)."""
+        with self.transaction(write=False) as tx:
+            if not tx.fetch("schema_version_exists"):
+                return []
+            return [row[0] for row in tx.fetch_raw("SELECT version FROM schema_version ORDER BY 1")]
+
     def migrate(self, until: int | None = None) -> None:
         """Apply the migrations this database has not seen, each in its own transaction;
         with ``until``, only those up to that version (to upgrade in steps)."""

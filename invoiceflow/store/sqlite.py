@@ -139,15 +139,20 @@ class SQLiteDatabase(Database):
             return
         with self._lock:
             if self._watcher is None:
+                # The first reading is taken before ``listen`` returns: a commit made
+                # after it, before the thread first runs, must count as new.
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                seen = conn.execute("PRAGMA data_version").fetchone()[0]
                 self._watcher = threading.Thread(
-                    target=self._watch, name="invoiceflow-sqlite-watch", daemon=True
+                    target=self._watch,
+                    args=(conn, seen),
+                    name="invoiceflow-sqlite-watch",
+                    daemon=True,
                 )
                 self._watcher.start()
 
-    def _watch(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+    def _watch(self, conn: sqlite3.Connection, seen: int) -> None:
         try:
-            seen = conn.execute("PRAGMA data_version").fetchone()[0]
             while not self._closing.wait(WATCH):
                 version = conn.execute("PRAGMA data_version").fetchone()[0]
                 if version != seen:

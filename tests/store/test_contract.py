@@ -267,3 +267,20 @@ def test_a_commit_in_another_process_wakes_listeners_here(db: Database) -> None:
             assert time.monotonic() - began < 1.0
     finally:
         other.close()
+
+
+def test_a_commit_elsewhere_just_after_the_first_listen_is_not_missed(db: Database) -> None:
+    """The first ``listen`` of a process starts its watch of other processes: a commit
+    landing before that watch has looked once must still wake the listener."""
+    for attempt in range(10):
+        here = _twin(db)
+        if here is None:
+            pytest.skip("a private in-memory database has no other process")
+        try:
+            with here.listen("executions") as wakeup:
+                with db.transaction() as tx:
+                    _add_machine(tx, f"first-{attempt}")
+                    tx.notify("executions")
+                assert wakeup.wait(1.0), f"attempt {attempt}"
+        finally:
+            here.close()
