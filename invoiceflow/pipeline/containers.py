@@ -194,7 +194,7 @@ def invoice_from_row(row: tuple[Any, ...]) -> StoredInvoice:
         supplier,
         issued,
         currency,
-        total,
+        None if total is None else str(total),  # exact: a Decimal where the store has NUMERIC
         orjson.loads(body),
         created,
         duplicate_of,

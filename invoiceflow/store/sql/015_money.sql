@@ -1,0 +1,3 @@
+-- Invoice totals as exact numbers on PostgreSQL (NUMERIC): see sql/postgres/015_money.sql.
+-- SQLite keeps them as the decimal text they came in, which it compares with
+-- CAST(total AS NUMERIC), so this version runs no statement here.
