@@ -122,3 +122,14 @@ WHERE id = (
     SELECT id FROM tasks WHERE execution_id = ?2 AND task_id = ?3 AND lease_owner = ?4
     FOR UPDATE SKIP LOCKED
 )
+
+-- A round's commit finds what its owner still holds and locks it, in one order, until the
+-- commit ends. Read without a lock, under READ COMMITTED, an execution whose lease ran out
+-- while the commit was under way (a host cut off for seconds, then back) could be claimed
+-- and advanced by another worker meanwhile, and the commit would then consume its events,
+-- add its tasks and timers and write its history over the new owner's: only the saving of
+-- its state checks the owner. Locked, it is skipped by every claim until the commit ends.
+
+-- name: leased_to
+-- As shared, each row locked FOR UPDATE (in id order) for the commit that asks.
+SELECT id FROM executions WHERE lease_owner = ? ORDER BY id FOR UPDATE
