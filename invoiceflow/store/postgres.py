@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import Any
 import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from invoiceflow.store.database import (
     ConstraintViolation,
@@ -70,6 +71,13 @@ _SERVER_TCP = {
     "keepalives_count": "tcp_keepalives_count",
     "tcp_user_timeout": "tcp_user_timeout",
 }
+# Seconds a transaction waits for a pooled connection before it asks the server itself
+# whether it can be reached (when not every connection is in use by our own threads).
+PROBE_AFTER = 1.0
+PROBE_TIMEOUT = 5  # seconds that question may take (libpq's connect_timeout)
+# A pool younger than this is left to make its first connections, however slow the server:
+# replacing it again and again would never let one of them finish.
+POOL_GRACE = 5.0
 LISTEN_TICK = 0.25  # seconds the listener waits for notifications before it looks for new words
 # Notifications go to channels named after the schema, so that databases sharing one server
 # database under different schemas (tests, several installations) wake only their own.
@@ -240,6 +248,9 @@ class PostgresDatabase(Database):
     ) -> None:
         self.url = with_tcp_defaults(url)
         self.max_size = max_size
+        self.timeout = timeout
+        self._in_use = 0  # pooled connections our threads hold now
+        self._in_use_lock = threading.Lock()
         self.switchboard = Switchboard()
         self._writing = threading.local()
         self._closing = threading.Event()
@@ -248,11 +259,18 @@ class PostgresDatabase(Database):
         # Server processes of our pool that sent notifications: the listener skips what
         # they send, which this process delivered itself at commit.
         self._own_pids: set[int] = set()
-        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+        self._min_size = min_size
+        self._pool_lock = threading.Lock()
+        self._pool_born = 0.0
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        self._pool_born = time.monotonic()
+        return ConnectionPool(
             self.url,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=timeout,
+            min_size=self._min_size,
+            max_size=self.max_size,
+            timeout=self.timeout,
             kwargs={"autocommit": True},
             configure=self._configure,
             open=True,
@@ -280,7 +298,7 @@ class PostgresDatabase(Database):
                 raise RuntimeError("a write transaction is already open in this thread")
             self._writing.active = True
         try:
-            conn = self._begin(begin)
+            pool, conn = self._begin(begin)
             tx = PostgresTransaction(self, conn)
             try:
                 try:
@@ -303,7 +321,7 @@ class PostgresDatabase(Database):
                     raise ConstraintViolation(str(exc)) from exc
                 self.settled(tx, True)
             finally:
-                self._pool.putconn(conn)
+                self._putconn(pool, conn)
         finally:
             if write:
                 self._writing.active = False
@@ -314,21 +332,77 @@ class PostgresDatabase(Database):
                 self._own_pids.clear()
             self._own_pids.add(pid)
 
-    def _begin(self, begin: str) -> psycopg.Connection[Any]:
-        """A pooled connection with ``begin`` run on it. Connections the server closed
-        while they sat in the pool (a restart, an idle timeout) fail here, before anything
-        was done: each is dropped and the next one tried, so that only a server that is
-        down right now fails the transaction."""
+    def _begin(
+        self, begin: str
+    ) -> tuple[ConnectionPool[psycopg.Connection[Any]], psycopg.Connection[Any]]:
+        """A pooled connection with ``begin`` run on it, and the pool it goes back to.
+        Connections the server closed while they sat in the pool (a restart, an idle
+        timeout) fail here, before anything was done: each is dropped and the next one
+        tried, so that only a server that is down right now fails the transaction."""
         for _ in range(self.max_size + 1):
-            conn = self._pool.getconn()
+            pool, conn = self._getconn()
             try:
                 conn.execute(begin)
-                return conn
+                return pool, conn
             except psycopg.OperationalError:
-                self._pool.putconn(conn)  # a broken connection is dropped, not kept
+                self._putconn(pool, conn)  # a broken connection is dropped, not kept
                 if not conn.broken:
                     raise
         raise psycopg.OperationalError("no connection to the database could begin a transaction")
+
+    def _getconn(
+        self,
+    ) -> tuple[ConnectionPool[psycopg.Connection[Any]], psycopg.Connection[Any]]:
+        """A pooled connection and its pool. While our own threads hold every connection,
+        wait for one to come back, up to ``timeout``. Otherwise the pool is waiting for the
+        server, and after ``PROBE_AFTER`` we ask the server ourselves:
+
+        - it cannot be reached: its ``OperationalError`` is the transaction's, now, not a
+          ``PoolTimeout`` after ``timeout`` (a worker's pass fails and is retried on the
+          worker's schedule, a request gets its answer, a stop is not held up);
+        - it answers: the server is back but the pool, which tries to reconnect with pauses
+          that double each time (1, 2, 4, 8... s), may not try again for as long as the
+          outage lasted. It is replaced by a new pool (unless it is new itself), which
+          connects at once; connections still out from the old one are closed when they
+          come back.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            pool = self._pool
+            left = deadline - time.monotonic()
+            try:
+                conn = pool.getconn(timeout=max(0.0, min(PROBE_AFTER, left)))
+            except PoolClosed:
+                if pool is not self._pool:  # replaced meanwhile: use the new one
+                    continue
+                raise
+            except PoolTimeout:
+                if left <= PROBE_AFTER:
+                    raise
+                if self._in_use < self.max_size:
+                    psycopg.connect(self.url, connect_timeout=PROBE_TIMEOUT).close()
+                    self._replace_pool(pool)
+                continue
+            with self._in_use_lock:
+                self._in_use += 1
+            return pool, conn
+
+    def _replace_pool(self, stale: ConnectionPool[psycopg.Connection[Any]]) -> None:
+        """A new pool for ``stale`` (unless another thread replaced it already)."""
+        with self._pool_lock:
+            if self._pool is not stale or self._closing.is_set():
+                return
+            if time.monotonic() - self._pool_born < POOL_GRACE:
+                return
+            self._pool = self._new_pool()
+        stale.close(timeout=1.0)
+
+    def _putconn(
+        self, pool: ConnectionPool[psycopg.Connection[Any]], conn: psycopg.Connection[Any]
+    ) -> None:
+        with self._in_use_lock:
+            self._in_use -= 1
+        pool.putconn(conn)
 
     # -- notifications from other processes ------------------------------------------------
     def hear_others(self) -> None:
@@ -388,7 +462,8 @@ class PostgresDatabase(Database):
         self._closing.set()
         if self._listener is not None:
             self._listener.join()
-        self._pool.close()
+        with self._pool_lock:
+            self._pool.close()
 
 
 def with_tcp_defaults(url: str) -> str:
