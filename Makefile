@@ -27,8 +27,13 @@ browser:
 	apt-cache show chromium >/dev/null 2>&1 || apt-get update -qq; \
 	apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# The suites run on SQLite, then the ones that touch the store again on PostgreSQL (see
+# tests/conftest.py); tests that start PostgreSQL servers of their own run in the first pass.
+POSTGRES_SUITES := tests/store tests/queues tests/engine tests/functions tests/pipeline tests/api
+
 test: $(STAMP) browser lint
 	$(BIN)/pytest
+	INVOICEFLOW_TEST_DATABASE=postgres $(BIN)/pytest $(POSTGRES_SUITES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check invoiceflow tests bench

@@ -40,7 +40,12 @@ SENDS = 200
 P99_LIMIT = 0.050  # seconds
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.sqlite_only("its processes open the file")),
+        pytest.param("postgresql", marks=pytest.mark.own_postgres),
+    ]
+)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty database of each backend: a file, or a PostgreSQL database made
     for this test (skipped only where no server runs and CI does not promise one)."""
@@ -75,13 +80,9 @@ def finish(process: subprocess.Popen[str], deadline: float) -> None:
 
 @pytest.fixture
 def queues(database: str) -> Iterator[Queues]:
-    """Queues on ``database`` as the test process sees it, which must be what the processes
-    it starts open: a plugin that moves this run's SQLite databases to PostgreSQL schemas
-    (``tests.store.postgres_everywhere``) moves this process's alone, so there it skips."""
+    """Queues on ``database`` as the test process sees it: what the processes it starts
+    open too."""
     db = open_database(database)
-    if database.startswith("sqlite") and db.dialect != "sqlite":
-        db.close()
-        pytest.skip("this run moves SQLite databases to PostgreSQL, but not in subprocesses")
     yield Queues(db)
     db.close()
 

@@ -351,6 +351,7 @@ def sessions_of(db: PostgresDatabase, address: str) -> list[tuple[Any, ...]]:
         )
 
 
+@pytest.mark.own_postgres
 @pytest.mark.parametrize("cut", [SHORT_CUT, LONG_CUT], ids=["short-cut", "long-cut"])
 def test_a_host_cut_off_mid_commit_is_taken_over_and_rejoins_without_repeating_anything(
     network: Network, server: PrivatePostgres, workers: Workers, cut: float

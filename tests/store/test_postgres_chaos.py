@@ -59,9 +59,10 @@ STEPS = ("reserve", "charge", "notify")
 T = TypeVar("T")
 
 # On a developer's machine without the server's programs this skips; under CI it fails.
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CI") and missing() is not None, reason=str(missing())
-)
+pytestmark = [
+    pytest.mark.skipif(not os.environ.get("CI") and missing() is not None, reason=str(missing())),
+    pytest.mark.own_postgres,
+]
 
 DEFINITION: dict[str, Any] = {
     "StartAt": "Reserve",
