@@ -75,9 +75,6 @@ _SERVER_TCP = {
 # whether it can be reached (when not every connection is in use by our own threads).
 PROBE_AFTER = 1.0
 PROBE_TIMEOUT = 5  # seconds that question may take (libpq's connect_timeout)
-# A pool younger than this is left to make its first connections, however slow the server:
-# replacing it again and again would never let one of them finish.
-POOL_GRACE = 5.0
 LISTEN_TICK = 0.25  # seconds the listener waits for notifications before it looks for new words
 # Notifications go to channels named after the schema, so that databases sharing one server
 # database under different schemas (tests, several installations) wake only their own.
@@ -261,11 +258,9 @@ class PostgresDatabase(Database):
         self._own_pids: set[int] = set()
         self._min_size = min_size
         self._pool_lock = threading.Lock()
-        self._pool_born = 0.0
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
-        self._pool_born = time.monotonic()
         return ConnectionPool(
             self.url,
             min_size=self._min_size,
@@ -362,9 +357,8 @@ class PostgresDatabase(Database):
           worker's schedule, a request gets its answer, a stop is not held up);
         - it answers: the server is back but the pool, which tries to reconnect with pauses
           that double each time (1, 2, 4, 8... s), may not try again for as long as the
-          outage lasted. It is replaced by a new pool (unless it is new itself), which
-          connects at once; connections still out from the old one are closed when they
-          come back.
+          outage lasted. It is replaced by a new pool, which connects at once;
+          connections still out from the old one are closed when they come back.
         """
         deadline = time.monotonic() + self.timeout
         while True:
@@ -388,11 +382,13 @@ class PostgresDatabase(Database):
             return pool, conn
 
     def _replace_pool(self, stale: ConnectionPool[psycopg.Connection[Any]]) -> None:
-        """A new pool for ``stale`` (unless another thread replaced it already)."""
+        """A new pool for ``stale``, if its tries to connect have failed (it is then pausing
+        between tries): one that is only slow to grow, under load, is kept, its
+        connections with it. Another thread may have replaced it already."""
+        if not stale.get_stats().get("connections_errors"):
+            return
         with self._pool_lock:
             if self._pool is not stale or self._closing.is_set():
-                return
-            if time.monotonic() - self._pool_born < POOL_GRACE:
                 return
             self._pool = self._new_pool()
         stale.close(timeout=1.0)
