@@ -49,7 +49,9 @@ A worker that dies, does not get ready, or does not stop when told is reported i
 stopped; errors a worker logged and recovered from (a failed pass) are reported there too,
 counted by kind, beside a measurement that still counts. For PostgreSQL the server's
 ``deadlocks`` counter of each measurement's database is reported (``postgres_deadlocks``):
-each one costs the waiting transactions ``deadlock_timeout`` (1 s by default) and a pass.
+each one costs the waiting transactions ``deadlock_timeout`` (1 s by default), and the work
+of the one aborted is redone later; a pipeline record's, not before its message's visibility
+timeout (30 s), which a run of a few hundred invoices then mostly waits for.
 
 A full run takes about 5 minutes here, most of it workers starting (longer when the
 machine is busy); ``--quick`` (1 and 2 workers, small sizes) checks that it all works.
