@@ -2,8 +2,12 @@
 
 from pathlib import Path
 
+import pytest
+
 from invoiceflow.queues import Queues, SQSClient
 from invoiceflow.store.sqlite import SQLiteDatabase
+
+pytestmark = pytest.mark.sqlite_only("it reads SQLite's catalogue of indexes")
 
 
 def test_messages_sent_before_the_rebuild_of_their_table_are_received_after_it(

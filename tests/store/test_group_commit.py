@@ -9,6 +9,8 @@ import pytest
 from invoiceflow.store.database import Transaction
 from invoiceflow.store.sqlite import SQLiteDatabase
 
+pytestmark = pytest.mark.sqlite_only("group commit is how SQLite's one writer shares commits")
+
 
 @pytest.fixture
 def db(tmp_path: Path) -> SQLiteDatabase:
