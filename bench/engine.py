@@ -151,7 +151,7 @@ def three_tasks(tmp: Path, durability: str, n: int) -> float:
     arn = engine.client.create_state_machine(
         name="three", definition=json.dumps(THREE_TASKS), durability=durability
     )["stateMachineArn"]
-    with engine.runtime.transaction() as tx:
+    with engine.db.transaction() as tx:
         now = engine.runtime.clock.now()
         for i in range(n):
             create_execution(tx, arn, f"t{i}", '{"n": 1}', now)
@@ -162,7 +162,7 @@ def three_tasks(tmp: Path, durability: str, n: int) -> float:
         assert time.monotonic() < deadline, "the three-Task executions did not finish"
         if not worker.run_once():
             engine.runtime.wait_for_handlers(1.0)  # one that went on in the background
-            worker.wait_for_work()
+            worker.wakeup.wait(0.005)
     elapsed = time.perf_counter() - t0
     ok = count(engine, "SUCCEEDED")
     engine.db.close()

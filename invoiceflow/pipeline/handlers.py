@@ -31,6 +31,7 @@ CHUNK_POSITIONS = 100  # invoices per chunk the workflow's Map hands to its inne
 # Invoices per execution: each adds 14 history events, and an execution may have 25,000.
 # A file with more is processed in batches of this size, each by a child execution.
 BATCH = 1000
+TRANSIENT_TRIES = 3  # times a batch is tried at once when the store fails it (a deadlock)
 SETTINGS_TTL = 1.0  # seconds a tenant's post-creation settings are reused
 PREFIX = "invoiceflow-"  # of the pipeline's handler and queue names
 DEAD_LETTER_HANDLER = f"{PREFIX}dead-letter"
@@ -273,17 +274,36 @@ class Handlers:
         timed out) is undone too: a stopped workflow's container must not go on changing."""
 
         def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-            failures: list[str] = []
-            with self.sfn.runtime.db.transaction() as tx:
-                for message_id, body, token in _records(event):
-                    try:
-                        with tx.savepoint() as record:
-                            self._answer(tx, work, body, token, record)
-                    except Exception:
-                        failures.append(message_id)
-            return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
+            # Records in one order everywhere: two workers' batches then lock the rows
+            # they share (executions woken, containers) in the same order and cannot
+            # deadlock. A transient failure (a deadlock all the same, the store gone for a
+            # moment) undoes the whole batch, which is tried again at once.
+            records = sorted(_records(event), key=_lock_order)
+            tries = 1
+            while True:
+                try:
+                    return self._answer_all(work, records)
+                except self.db.transient_errors:
+                    if tries == TRANSIENT_TRIES:
+                        raise
+                    tries += 1
 
         return handler
+
+    def _answer_all(
+        self, work: TxWork, records: list[tuple[str, dict[str, Any], str]]
+    ) -> dict[str, Any]:
+        failures: list[str] = []
+        with self.sfn.runtime.db.transaction() as tx:
+            for message_id, body, token in records:
+                try:
+                    with tx.savepoint() as record:
+                        self._answer(tx, work, body, token, record)
+                except self.db.transient_errors:
+                    raise
+                except Exception:
+                    failures.append(message_id)
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
 
     def _answer(
         self, tx: Transaction, work: TxWork, body: dict[str, Any], token: str, record: Savepoint
@@ -330,6 +350,13 @@ def ranges(first: int, last: int, size: int) -> list[dict[str, int]]:
         {"first": start, "last": min(start + size - 1, last)}
         for start in range(first, last + 1, size)
     ]
+
+
+def _lock_order(record: tuple[str, dict[str, Any], str]) -> tuple[str, int]:
+    """Where a record's work lands: its container, then its position in it."""
+    body = record[1]
+    position = body.get("position")
+    return str(body.get("container")), position if isinstance(position, int) else -1
 
 
 def _records(event: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
