@@ -714,7 +714,7 @@ class Runtime:
             pending.events.append(event)
             return
         tx.execute("enqueue", (execution_id, at, dumps(event)))
-        tx.execute("wake", (at, execution_id, at))
+        tx.later(execution_id, "wake", (at, execution_id, at))  # row locks in id order
         tx.notify(EXECUTIONS)
 
     # -- deferred handler work -----------------------------------------------------------

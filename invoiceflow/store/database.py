@@ -46,6 +46,25 @@ class Transaction(ABC):
         self.db = db
         self.notes: set[str] = set()
         self._savepoints = 0  # open now, to name the next one
+        self.deferred: list[tuple[int, str, Params]] = []  # see ``later``
+
+    def later(self, key: int, query: str, params: Params = ()) -> None:
+        """Run the named ``query`` before this transaction commits, with the others given
+        to ``later``, in the order of their ``key``s. For row locks: a transaction that
+        updates many rows of a table in the order its work came in (waking the executions
+        a batch of answers belongs to) then locks them in the same order as every other,
+        and two such transactions cannot deadlock. A backend with one writer at a time
+        runs it at once; a savepoint rolled back drops what was deferred inside it."""
+        if self.db.concurrent_writers:
+            self.deferred.append((key, query, params))
+        else:
+            self.execute(query, params)
+
+    def run_deferred(self) -> None:
+        """What ``later`` deferred, in key order; the backend calls it before COMMIT."""
+        deferred, self.deferred = self.deferred, []
+        for _key, query, params in sorted(deferred, key=lambda item: item[0]):
+            self.execute(query, params)
 
     def notify(self, channel: str) -> None:
         """Tell the listeners of ``channel`` (see ``wakeups``), once this transaction has
@@ -70,10 +89,11 @@ class Transaction(ABC):
         name = f"part{self._savepoints}"
         self.execute_raw(f"SAVEPOINT {name}")
         self._savepoints += 1
+        part = Savepoint(self, name)
         try:
-            yield Savepoint(self, name)
+            yield part
         except BaseException:
-            self.execute_raw(f"ROLLBACK TO SAVEPOINT {name}")
+            part.rollback()
             self.execute_raw(f"RELEASE SAVEPOINT {name}")
             raise
         else:
@@ -96,20 +116,24 @@ class Transaction(ABC):
 
 
 class Savepoint:
-    __slots__ = ("_name", "_tx")
+    __slots__ = ("_deferred", "_name", "_tx")
 
     def __init__(self, tx: Transaction, name: str) -> None:
         self._tx = tx
         self._name = name
+        self._deferred = len(tx.deferred)
 
     def rollback(self) -> None:
         """Undo what was written since the savepoint began; it stays open."""
         self._tx.execute_raw(f"ROLLBACK TO SAVEPOINT {self._name}")
+        del self._tx.deferred[self._deferred :]
 
 
 class Database(ABC):
     dialect: str
     switchboard: Switchboard
+    concurrent_writers = False
+    """Whether write transactions run side by side, and so can deadlock over row locks."""
     transient_errors: tuple[type[Exception], ...] = ()
     """What this backend raises when the store itself fails (unreachable, locked past its
     timeout, out of disk), as opposed to a statement it refuses: work that meets one is

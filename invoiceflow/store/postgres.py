@@ -238,6 +238,7 @@ class PostgresDatabase(Database):
     up to ``max_size`` connections are open at once, shared by the process's threads."""
 
     dialect = "postgres"
+    concurrent_writers = True
     transient_errors = (psycopg.OperationalError,)
 
     def __init__(
@@ -298,6 +299,7 @@ class PostgresDatabase(Database):
             try:
                 try:
                     yield tx
+                    tx.run_deferred()
                     if tx.notes:  # sent by the server when (and only if) COMMIT succeeds
                         words, keys = zip(*map(split_channel, tx.notes), strict=True)
                         conn.execute(_NOTIFY, (list(words), list(keys)))

@@ -284,3 +284,16 @@ def test_a_commit_elsewhere_just_after_the_first_listen_is_not_missed(db: Databa
                 assert wakeup.wait(1.0), f"attempt {attempt}"
         finally:
             here.close()
+
+
+def test_what_runs_later_runs_by_key_before_the_commit_and_not_if_undone(db: Database) -> None:
+    ids = [new_execution(db, f"later-{i}", wake_at=100.0) for i in range(3)]
+    with db.transaction() as tx:
+        for i in reversed(ids):
+            tx.later(i, "wake", (5.0, i, 5.0))
+        with pytest.raises(RuntimeError), tx.savepoint():
+            tx.later(ids[0], "wake", (1.0, ids[0], 1.0))
+            raise RuntimeError("undone, with what it deferred")
+    with db.transaction(write=False) as tx:
+        woken = {row[0]: row[1] for row in tx.fetch_raw("SELECT id, wake_at FROM executions")}
+    assert [woken[i] for i in ids] == [5.0, 5.0, 5.0]
