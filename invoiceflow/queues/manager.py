@@ -42,6 +42,7 @@ from invoiceflow.store import Database, Transaction
 
 MESSAGES = "messages"  # the channel a commit notifies for a queue: messages/<queue id>
 LOOK_AGAIN = 5.0  # seconds a long poll waits at most without a notification
+KNOWN_FOR = 1.0  # seconds a queue looked up by name is reused by sends and deletes
 SWEEP_EVERY = 1.0  # seconds between deletions of expired messages, per queue
 NO_LIMIT = 1 << 62  # a receive count no message reaches
 T = TypeVar("T")
@@ -88,6 +89,7 @@ class Queues:
         self.now = clock
         self._swept: dict[int, float] = {}  # queue id -> when its expired messages went
         self._drained: set[str] = set()  # queues whose latest receive here emptied them
+        self._known: dict[str, tuple[Queue, float]] = {}  # name -> queue, when looked up
 
     # -- queues --------------------------------------------------------------------------
     def get(self, ref: str) -> Queue:
@@ -95,14 +97,29 @@ class Queues:
             return find(tx, ref)
 
     def find(self, tx: Transaction, ref: str) -> Queue:
-        """The queue ``ref`` names, looked up inside the caller's transaction."""
-        return find(tx, ref)
+        """The queue ``ref`` names, for sending, receiving or deleting: looked up inside the
+        caller's transaction, or reused from a lookup less than ``KNOWN_FOR`` seconds ago.
+        Every message sent or deleted would otherwise read its queue's row once more; SQS
+        itself takes up to a minute to apply changed attributes everywhere."""
+        name = names.name_of(ref) if isinstance(ref, str) else None
+        known = self._known.get(name) if name else None
+        now = time.monotonic()
+        if known is not None and now - known[1] < KNOWN_FOR:
+            return known[0]
+        queue = find(tx, ref)
+        self._known[queue.name] = (queue, now)
+        return queue
+
+    def _forget(self, queue: Queue) -> None:
+        """This process changed ``queue``: its next lookup reads it again."""
+        self._known.pop(queue.name, None)
 
     def tag(self, ref: str, add: dict[str, str], remove: list[str]) -> None:
         with self.db.transaction() as tx:
             queue = find(tx, ref)
             tags = {k: v for k, v in {**queue.tags, **add}.items() if k not in remove}
             tx.execute("update_queue_tags", (orjson.dumps(tags).decode(), queue.id))
+        self._forget(queue)
 
     def create(
         self,
@@ -128,6 +145,7 @@ class Queues:
                 (name, orjson.dumps(wanted).decode(), orjson.dumps(tags or {}).decode(), now, now),
             )
             existing = find(tx, name)
+        self._forget(existing)
         differing = [k for k, v in wanted.items() if existing.attributes.get(k) != v]
         if row is None and differing:
             raise QueueError(
@@ -142,6 +160,7 @@ class Queues:
             queue = find(tx, ref)
             tx.execute("delete_queue_messages", (queue.id,))
             tx.execute("delete_queue", (queue.id,))
+        self._forget(queue)
 
     def set_attributes(self, ref: str, attributes: dict[str, Any]) -> None:
         with self.db.transaction() as tx:
@@ -155,6 +174,7 @@ class Queues:
             tx.execute(
                 "update_queue_attributes", (orjson.dumps(merged).decode(), self.now(), queue.id)
             )
+        self._forget(queue)
 
     def _check_dead_letter_target(self, tx: Transaction, name: str, attrs: dict[str, str]) -> None:
         redrive = qa.redrive_policy(attrs.get("RedrivePolicy"))
@@ -453,7 +473,7 @@ class Queues:
         rows: list[tuple[int, int, str]] = []
         out: list[QueueError | None] = []
         with self.db.transaction(durable=False) as tx:
-            queue = find(tx, ref)
+            queue = self.find(tx, ref)
             for handle in handles:
                 try:
                     qid, rid, nonce = parse_receipt(handle)
@@ -479,7 +499,7 @@ class Queues:
         outcome, in order."""
         now = self.now()
         with self.db.transaction(durable=False) as tx:
-            queue = find(tx, ref)
+            queue = self.find(tx, ref)
             out = [_attempt(partial(self._change, tx, queue, h, t, now)) for h, t in changes]
             if any(t == 0 for _, t in changes):
                 tx.notify(channel(queue.id))
