@@ -6,28 +6,30 @@ the previous Task's result is committed: a crash repeats only the step in flight
 Each handler logs, as it starts, how many of its execution's results were committed then
 (see ``durability_handlers``); the assertions read that log. The machines set their own
 durability, and the workers' default is the other one: the machine's setting decides.
+On a SQLite file one worker runs at a time; on PostgreSQL four share the database.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from invoiceflow.engine import Engine, StepFunctionsClient
-from invoiceflow.store.sqlite import SQLiteDatabase
+from invoiceflow.store import open_database
+from tests.crash_workers import Workers, seeded, wait_for
+from tests.postgres_server import POSTGRESQL, SQLITE, Backend
+from tests.postgres_server import backend as backend  # the fixture: SQLite, then PostgreSQL
 
-ROOT = Path(__file__).resolve().parents[2]
+PROCESSES = {SQLITE: 1, POSTGRESQL: 4}
+RANDOM_N = {SQLITE: 300, POSTGRESQL: 120}  # per machine
 
 
 def task(k: int, **more: Any) -> dict[str, Any]:
@@ -50,8 +52,8 @@ class Run:
     """An engine database with ``n`` executions of THREE waiting per machine (named by
     durability, their executions by the machine's first letter), and the effects log."""
 
-    def __init__(self, tmp: Path, durabilities: list[str], n: int) -> None:
-        self.db_path, self.effects = tmp / "engine.db", tmp / "effects.db"
+    def __init__(self, backend: Backend, tmp: Path, durabilities: list[str], n: int) -> None:
+        self.backend, self.effects = backend, tmp / "effects.db"
         with sqlite3.connect(self.effects) as conn:
             conn.execute(
                 "CREATE TABLE attempts (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
@@ -59,8 +61,7 @@ class Run:
             )
             conn.execute("CREATE TABLE ledger (key TEXT PRIMARY KEY)")
             conn.execute("CREATE TABLE kills (k INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-        self.db = SQLiteDatabase(str(self.db_path))
-        self.db.migrate()
+        self.db = open_database(backend.url)
         self.client: StepFunctionsClient = Engine.open(self.db).client
         self.machines: dict[str, str] = {}  # execution name prefix -> machine ARN
         for durability in durabilities:
@@ -76,43 +77,42 @@ class Run:
             for prefix, arn in self.machines.items():
                 self.client.start_execution(stateMachineArn=arn, name=f"{prefix}{i}")
 
-    def spawn(
-        self, name: str, kill_at: int | None = None, default: str | None = None
-    ) -> subprocess.Popen[bytes]:
-        """A worker process: ``invoiceflow worker``, with ``default`` as its default
-        durability when given (``--durability``)."""
-        command = [sys.executable, "-m", "invoiceflow", "worker", "--name", name]
-        command += ["--database-url", f"sqlite:///{self.db_path}", "--lease", "1.0"]
-        command += ["--handlers", "tests.engine.durability_handlers"]
+    def workers(self, kill_at: int | None = None, default: str | None = None) -> Workers:
+        """The backend's worker processes (``invoiceflow worker``), with ``default`` as their
+        default durability when given (``--durability``)."""
+        args = ["--handlers", "tests.engine.durability_handlers"]
         if default is not None:
-            command += ["--durability", default]
-        env = {
-            **os.environ,
-            "INVOICEFLOW_CRASH_EFFECTS": str(self.effects),
-            "INVOICEFLOW_ENGINE_DB": str(self.db_path),
-        }
+            args += ["--durability", default]
+        env = {"INVOICEFLOW_CRASH_EFFECTS": str(self.effects)}
+        env["INVOICEFLOW_ENGINE_DB"] = self.backend.url
         if kill_at is not None:
             env["INVOICEFLOW_KILL_AT"] = str(kill_at)
-        return subprocess.Popen(command, cwd=ROOT, env=env)
+        return Workers(self.backend.url, PROCESSES[self.backend.kind], args=args, env=env, lease=1)
 
     def attempts(self) -> list[tuple[str, int, int]]:
         """Every handler run so far, in order: (execution, k, results committed then)."""
         with sqlite3.connect(self.effects, timeout=30) as conn:
             return list(conn.execute("SELECT name, k, done FROM attempts ORDER BY id"))
 
-    def finish(self, default: str | None = None) -> None:
-        """A worker under a new name, so it waits for the dead one's leases to run out,
-        runs until nothing is RUNNING."""
-        worker = self.spawn("survivor", default=default)
-        try:
-            deadline = time.monotonic() + 120
-            while self.running():
-                assert time.monotonic() < deadline, "executions still running"
-                assert worker.poll() is None, "the survivor exited on its own"
-                time.sleep(0.05)
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=30)
+    def finish(self, workers: Workers) -> None:
+        """Runs ``workers`` until nothing is RUNNING."""
+        workers.until(lambda: not self.running(), 120, "executions still running")
+
+    def results(self, name: str) -> int:
+        """How many of execution ``name``'s Task results are committed."""
+        with self.db.transaction(write=False) as tx:
+            pages = tx.fetch_raw(
+                "SELECT h.events FROM history h JOIN executions e ON e.id = h.execution_id"
+                " WHERE e.name = ?",
+                (name,),
+            )
+        return sum(
+            1 for (page,) in pages for e in json.loads(page) if e[2] == "LambdaFunctionSucceeded"
+        )
+
+    def moved_on(self, seen: int) -> bool:
+        """Whether a handler ran since ``seen`` had, or nothing is left to run."""
+        return len(self.attempts()) > seen or not self.running()
 
     def running(self) -> int:
         with self.db.transaction(write=False) as tx:
@@ -158,18 +158,30 @@ def by_execution(attempts: list[tuple[str, int, int]]) -> dict[str, list[int]]:
 @pytest.mark.parametrize(
     ("durability", "default"), [("batched", "per-step"), ("per-step", "batched")]
 )
-def test_a_worker_killed_inside_a_handler(tmp_path: Path, durability: str, default: str) -> None:
+def test_a_worker_killed_inside_a_handler(
+    backend: Backend, tmp_path: Path, durability: str, default: str
+) -> None:
     """The first run of the second Task anywhere kills its worker: per step, the first
     Task's result was committed before it started, so only the second runs again; batched,
-    the round had committed nothing, so the first runs again too."""
-    run = Run(tmp_path, [durability], n=40)
-    doomed = run.spawn("doomed", kill_at=2, default=default)
-    assert doomed.wait(timeout=120) == -signal.SIGKILL
-    with sqlite3.connect(run.effects) as conn:
-        [(victim,)] = conn.execute("SELECT name FROM kills").fetchall()
-    # (Another T2 may have started too if the victim's was slow to die: it counts as any.)
-    [done] = [d for name, k, d in run.attempts() if (name, k) == (victim, 2)]
-    run.finish(default)
+    the first runs again too unless its round committed it before the kill. A worker under
+    a new name replaces the dead one, so the victim's work waits for its leases to run out."""
+    run = Run(backend, tmp_path, [durability], n=40)
+    with run.workers(kill_at=2, default=default) as workers:
+        wait_for(lambda: any(p.poll() is not None for p in workers.running.values()), 120, "kill")
+        assert list(workers.reap().values()) == [-signal.SIGKILL]
+        with sqlite3.connect(run.effects) as conn:
+            [(victim,)] = conn.execute("SELECT name FROM kills").fetchall()
+        # Whether T1's result was committed when the worker died: batched, it may have been
+        # after T2 started, if T2 went on in the background (``runtime.LONG_HANDLER``) and
+        # its round committed without it. Read before any other worker reran T1 (which
+        # would commit it too, and is logged before that commit).
+        committed = run.results(victim) >= 1
+        attempts = run.attempts()
+        committed = committed and [a[:2] for a in attempts].count((victim, 1)) == 1
+        # Its first run of T2 (another may follow once its lease ran out, while others work).
+        done = next(d for name, k, d in attempts if (name, k) == (victim, 2))
+        workers.start()
+        run.finish(workers)
 
     attempts = run.check_exactly_once()
     runs = by_execution(attempts)
@@ -179,32 +191,32 @@ def test_a_worker_killed_inside_a_handler(tmp_path: Path, durability: str, defau
         assert runs[victim] == [1, 2, 2, 3]
         assert all(ks == sorted(ks) for ks in runs.values())  # nothing went back
     else:
-        # Its T1 ran in the same round, uncommitted (unless it went on in the background,
-        # committed on its own): then it ran again after the crash.
-        assert runs[victim] == ([1, 2, 1, 2, 3] if done == 0 else [1, 2, 2, 3])
-    print(f"{durability}: {victim} ran {runs[victim]}")
+        # Its T1 ran in the same round, uncommitted, unless it went on in the background
+        # (committed on its own) or T2 did (the round committed without it): uncommitted
+        # when the worker died, it ran again after the crash.
+        assert runs[victim] == ([1, 2, 2, 3] if committed else [1, 2, 1, 2, 3])
+        assert committed or done == 0
+    print(f"{durability}: {victim} ran {runs[victim]}, T1 committed when T2 began: {done}")
 
 
-def test_workers_killed_at_random_moments(tmp_path: Path) -> None:
+def test_workers_killed_at_random_moments(backend: Backend, tmp_path: Path) -> None:
     """``invoiceflow worker`` (default batched) killed four times, over a per-step machine
     and a batched one whose executions share its rounds."""
-    seed = int(os.environ.get("CRASH_SEED", time.time_ns()))
-    print(f"CRASH_SEED={seed}")
-    rng = random.Random(seed)
-    run = Run(tmp_path, ["per-step", "batched"], n=150)
-    for _ in range(4):
-        seen = len(run.attempts())
-        worker = run.spawn("crash-worker")  # the same name: takes its leases over at once
-        deadline = time.monotonic() + 60
-        while len(run.attempts()) == seen and time.monotonic() < deadline:
-            assert worker.poll() is None, "the worker exited on its own"
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.3))
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
-    run.finish()
+    seed, rng = seeded()
+    run = Run(backend, tmp_path, ["per-step", "batched"], n=RANDOM_N[backend.kind])
+    with run.workers() as workers:
+        for kill in range(4):
+            seen = len(run.attempts())
+            workers.until(partial(run.moved_on, seen), 60, "no step ran")
+            if not run.running():
+                break  # all done already: nothing left to interrupt
+            time.sleep(rng.uniform(0.0, 0.15))  # a worker takes a few hundred steps a second
+            # The same name takes the leases over at once; the last replacement's is new.
+            workers.kill(rng, rename=kill == 3)
+        run.finish(workers)
 
     attempts = run.check_exactly_once()  # in both modes: nothing committed ran again
+    print(f"{workers.kills} kills")
     for prefix in ("p", "b"):
         mine = [a for a in attempts if a[0].startswith(prefix)]
         print(f"{prefix}: {len(mine) - 3 * run.n} handler runs repeated (seed {seed})")

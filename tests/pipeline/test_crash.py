@@ -1,23 +1,26 @@
-"""A pipeline worker killed with SIGKILL at random moments: every container ends Done and the
-invoice table holds exactly the parsed invoices."""
+"""Pipeline workers killed with SIGKILL at random moments: every container ends Done and the
+invoice table holds exactly the parsed invoices, each once. On a SQLite file one worker runs
+at a time; on PostgreSQL four share the database, as on four machines."""
 
-import os
-import random
-import signal
-import subprocess
-import sys
+from __future__ import annotations
+
 import time
+from functools import partial
 from pathlib import Path
+
+import pytest
 
 from invoiceflow.engine import Engine
 from invoiceflow.functions import Registry
 from invoiceflow.pipeline import Settings, containers, open_pipeline
 from invoiceflow.pipeline.submit import receive
-from invoiceflow.store.sqlite import SQLiteDatabase
+from invoiceflow.store import open_database
+from tests.crash_workers import Workers, seeded
+from tests.postgres_server import POSTGRESQL, SQLITE, Backend
+from tests.postgres_server import backend as backend  # the fixture: SQLite, then PostgreSQL
 
-ROOT = Path(__file__).resolve().parents[2]
-FILES = 500
-KILLS = 10
+# Per backend: files, worker processes at a time, kills.
+SIZES = {SQLITE: (500, 1, 10), POSTGRESQL: (30, 4, 4)}
 
 
 def csv_file(n: int, invoices: int) -> bytes:
@@ -26,54 +29,54 @@ def csv_file(n: int, invoices: int) -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-def test_sigkilled_pipeline_workers_create_each_invoice_once(tmp_path: Path) -> None:
-    path = tmp_path / "pipeline.db"
-    db = SQLiteDatabase(str(path))
-    db.migrate()
+def test_sigkilled_pipeline_workers_create_each_invoice_once(
+    backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files, processes, kills = SIZES[backend.kind]
+    # Received files go where every process finds them (beside a SQLite file by default;
+    # a PostgreSQL database has no beside).
+    monkeypatch.setenv("INVOICEFLOW_FILES", str(tmp_path / "files"))
+    db = open_database(backend.url)
     registry = Registry()
     engine = Engine.open(db, invoker=registry)
     settings = Settings(visibility_timeout=2, max_receives=20)
     pipeline = open_pipeline(engine, registry, settings=settings)
-    rng = random.Random(int(os.environ.get("CRASH_SEED", time.time_ns())))
-    expected = 0
-    ids = []
-    for n in range(FILES):
-        count = rng.randint(1, 50)
-        expected += count
-        ids.append(receive(pipeline, f"f{n}.csv", csv_file(n, count)).id)
+    seed, rng = seeded()
+    counts = [rng.randint(1, 50) for _ in range(files)]
+    ids = [receive(pipeline, f"f{n}.csv", csv_file(n, count)).id for n, count in enumerate(counts)]
 
     def created() -> int:
         with db.transaction(write=False) as tx:
             return int(tx.fetch_raw("SELECT COUNT(*) FROM invoices")[0][0])
 
-    def spawn(name: str) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "invoiceflow", "worker", "--database-url"]
-        command += [f"sqlite:///{path}", "--name", name, "--lease", "2"]
-        return subprocess.Popen(command, cwd=ROOT)
+    def ended() -> bool:
+        with db.transaction(write=False) as tx:
+            states = {c.state for c in (containers.get(tx, i) for i in ids) if c}
+        return states <= {"Done", "Error"}
 
-    for _ in range(KILLS):
-        seen = created()
-        worker = spawn("pipeline-worker")
-        deadline = time.monotonic() + 60
-        while created() == seen and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.5))
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
-    worker = spawn("pipeline-worker")
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            with db.transaction(write=False) as tx:
-                states = {c.state for c in (containers.get(tx, i) for i in ids) if c}
-            if states <= {"Done", "Error"}:
-                break
-            time.sleep(0.2)
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+    def moved_on(seen: int) -> bool:
+        """Whether an invoice was created since ``seen`` were, or all are."""
+        return created() > seen or created() == sum(counts)
+
+    with Workers(backend.url, processes) as workers:
+        for _ in range(kills):
+            workers.until(partial(moved_on, created()), 60, "no invoice created")
+            if created() == sum(counts):
+                break  # all created already: nothing left to interrupt
+            time.sleep(rng.uniform(0.0, 0.5))
+            workers.kill(rng, rename=False)
+        workers.until(ended, 240, "containers still open")
+
     with db.transaction(write=False) as tx:
         found = [containers.get(tx, i) for i in ids]
-    assert [c.state for c in found if c] == ["Done"] * FILES
-    assert created() == expected == sum(c.created_count for c in found if c)
+        rows = tx.fetch_raw("SELECT container_id, number FROM invoices")
+    assert [c.state for c in found if c] == ["Done"] * files, seed
+    assert [(c.parsed_count, c.created_count) for c in found if c] == [(n, n) for n in counts]
+    numbers = sorted((container, str(number)) for container, number in rows)
+    assert numbers == sorted(
+        (i, f"F{n}-{k}")
+        for n, (i, count) in enumerate(zip(ids, counts, strict=True))
+        for k in range(count)
+    ), seed
+    print(f"{workers.kills} kills; {files} files, {sum(counts)} invoices, each once")
     db.close()

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
@@ -38,6 +37,7 @@ from invoiceflow.samples import SAMPLES
 from invoiceflow.store import ConstraintViolation, Database
 from invoiceflow.store.database import migrations, named_queries, split_statements
 from invoiceflow.store.postgres import PostgresDatabase, Statement, translate
+from tests.postgres_server import url as url  # the fixture: a fresh database per test
 from tests.store import test_contract as contract
 
 SERVER = os.environ.get("INVOICEFLOW_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -86,18 +86,6 @@ def at_once(work: Callable[[Any], None], each: Iterable[Any]) -> list[BaseExcept
     for t in threads:
         t.join()
     return raised
-
-
-@pytest.fixture
-def url() -> Iterator[str]:
-    name = f"invoiceflow_test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
