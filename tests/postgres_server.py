@@ -74,10 +74,16 @@ class Backend(NamedTuple):
     url: str
 
 
-@pytest.fixture(params=[SQLITE, POSTGRESQL])
+@pytest.fixture(
+    params=[
+        pytest.param(SQLITE, marks=pytest.mark.sqlite_only("its processes open the file")),
+        pytest.param(POSTGRESQL, marks=pytest.mark.own_postgres),
+    ]
+)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """The test once on a SQLite file in its ``tmp_path``, once on a fresh PostgreSQL
-    database (skipped only when no server answers outside CI)."""
+    database (skipped only when no server answers outside CI). Both run in the first pass
+    of ``make test``; its PostgreSQL pass would only repeat them."""
     if request.param == SQLITE:
         yield Backend(SQLITE, f"sqlite:///{tmp_path / 'invoiceflow.db'}")
         return

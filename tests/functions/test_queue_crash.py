@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from invoiceflow.functions import LambdaClient, Mappings, Registry
 from invoiceflow.queues import Queues, SQSClient
 from invoiceflow.store import open_database
@@ -27,6 +29,7 @@ def spawn(db: Path, effects: Path, name: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
 
+@pytest.mark.sqlite_only("its worker processes open the SQLite file")
 def test_killed_queue_workers_lose_nothing(tmp_path: Path) -> None:
     db_path, effects = tmp_path / "queues.db", tmp_path / "effects.db"
     with sqlite3.connect(effects) as conn:

@@ -55,9 +55,12 @@ def _server_up() -> bool:
 
 # Without a server these tests skip on a developer's machine, but not under CI, whose
 # .ci/run starts PostgreSQL: there a missing server fails them.
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CI") and not _server_up(), reason=f"no PostgreSQL server at {SERVER}"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get("CI") and not _server_up(), reason=f"no PostgreSQL server at {SERVER}"
+    ),
+    pytest.mark.own_postgres,
+]
 
 # The contract's own tests, run here with this module's ``db`` fixture: every test a
 # backend must pass, on PostgreSQL.

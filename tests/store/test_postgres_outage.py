@@ -24,9 +24,10 @@ from tests.store.private_postgres import PrivatePostgres, missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CI") and missing() is not None, reason=str(missing())
-)
+pytestmark = [
+    pytest.mark.skipif(not os.environ.get("CI") and missing() is not None, reason=str(missing())),
+    pytest.mark.own_postgres,
+]
 
 
 def test_a_transaction_fails_fast_while_the_server_is_down_and_works_once_it_is_back(

@@ -24,9 +24,10 @@ from tests.store.private_postgres import PrivatePostgres, missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CI") and missing() is not None, reason=str(missing())
-)
+pytestmark = [
+    pytest.mark.skipif(not os.environ.get("CI") and missing() is not None, reason=str(missing())),
+    pytest.mark.own_postgres,
+]
 
 
 def test_a_worker_logs_a_failed_pass_in_one_line_without_its_locals(tmp_path: Path) -> None:
