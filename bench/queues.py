@@ -51,6 +51,16 @@ ROOT = Path(__file__).resolve().parent.parent
 CHUNKS = 8  # turns each one-client loop takes, alternating with the others
 
 
+def send_receive_delete(sqs: SQSClient, url: str, first: int, cycles: int) -> None:
+    """``cycles`` turns of one client's loop: a batch of 10 sent, received and deleted."""
+    for b in range(first, first + cycles):
+        entries = [{"Id": str(i), "MessageBody": f"{b}-{i}"} for i in range(10)]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        handles = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
+        sqs.delete_message_batch(QueueUrl=url, Entries=handles)
+
+
 def open_db(path: Path, synchronous: str = "FULL") -> SQLiteDatabase:
     db = SQLiteDatabase(str(path), synchronous=synchronous)
     db.migrate()
@@ -105,15 +115,7 @@ class Ours:
         self.url = self.sqs.create_queue(QueueName="bench")["QueueUrl"]
 
     def run(self, first: int, cycles: int) -> None:
-        sqs, url = self.sqs, self.url
-        for b in range(first, first + cycles):
-            entries = [{"Id": str(i), "MessageBody": f"{b}-{i}"} for i in range(10)]
-            sqs.send_message_batch(QueueUrl=url, Entries=entries)
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-            handles = [
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
-            ]
-            sqs.delete_message_batch(QueueUrl=url, Entries=handles)
+        send_receive_delete(self.sqs, self.url, first, cycles)
 
     def close(self) -> None:
         self.db.close()

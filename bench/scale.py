@@ -562,15 +562,11 @@ class Ours:
         self.url = self.sqs.create_queue(QueueName="floor")["QueueUrl"]
 
     def run(self, first: int, cycles: int) -> None:
-        sqs, url = self.sqs, self.url
-        for b in range(first, first + cycles):
-            entries = [{"Id": str(i), "MessageBody": f"{b}-{i}"} for i in range(10)]
-            sqs.send_message_batch(QueueUrl=url, Entries=entries)
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-            handles = [
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
-            ]
-            sqs.delete_message_batch(QueueUrl=url, Entries=handles)
+        # bench/queues.py's loop; imported here, where this file runs as a script beside it
+        # (worker processes import it as bench.scale and never get here).
+        from queues import send_receive_delete
+
+        send_receive_delete(self.sqs, self.url, first, cycles)
 
     def close(self) -> None:
         self.db.close()

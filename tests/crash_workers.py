@@ -39,6 +39,26 @@ def wait_for(
         time.sleep(poll)
 
 
+def logged_worker(url: str, log: Path, timeout: float = 60) -> subprocess.Popen[bytes]:
+    """One ``invoiceflow worker`` on ``url``, its output in ``log``, once it has said it is
+    ready (killed if it has not within ``timeout`` seconds)."""
+    command = [sys.executable, "-m", "invoiceflow", "worker", "--database-url", url]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out)
+    try:
+        wait_for(
+            lambda: b" ready, database " in log.read_bytes() or proc.poll() is not None,
+            timeout,
+            "the worker's ready line",
+        )
+        assert proc.poll() is None, log.read_text()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc
+
+
 class Workers:
     """``count`` processes of ``invoiceflow worker --database-url URL``, named ``w0``, ``w1``,
     ...; ``args`` go to each command line and ``env`` to each environment. Used as a context

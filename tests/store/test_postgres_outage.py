@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from invoiceflow.store.postgres import PostgresDatabase
+from tests.crash_workers import logged_worker
 from tests.store.private_postgres import PrivatePostgres, missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,15 +70,10 @@ def test_a_worker_stops_promptly_while_the_server_is_down(tmp_path: Path) -> Non
         db = PostgresDatabase(url)
         db.migrate()
         db.close()
-        command = [sys.executable, "-m", "invoiceflow", "worker", "--database-url", url]
         log = tmp_path / "worker.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out)
+        proc = logged_worker(url, log)
         try:
             deadline = time.monotonic() + 60
-            while b" ready, database " not in log.read_bytes():
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
             server.stop("immediate")
             while b"worker pass failed" not in log.read_bytes():
                 assert proc.poll() is None and time.monotonic() < deadline, log.read_text()

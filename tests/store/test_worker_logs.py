@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import pytest
 
 from invoiceflow.store.postgres import PostgresDatabase
+from tests.crash_workers import logged_worker
 from tests.store.private_postgres import PrivatePostgres, missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,15 +35,10 @@ def test_a_worker_logs_a_failed_pass_in_one_line_without_its_locals(tmp_path: Pa
         url = server.createdb("logs")
         db = PostgresDatabase(url)
         db.migrate()
-        command = [sys.executable, "-m", "invoiceflow", "worker", "--database-url", url]
         log = tmp_path / "worker.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out)
+        proc = logged_worker(url, log)
         try:
             deadline = time.monotonic() + 60
-            while b" ready, database " not in log.read_bytes():
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
             with db.transaction() as tx:  # every pass now fails, at its first look
                 tx.execute_raw("ALTER TABLE executions RENAME TO executions_away")
             failed: list[dict[str, Any]] = []
