@@ -13,6 +13,7 @@ from invoiceflow.store import Transaction
 from invoiceflow.store.sqlite import SQLiteDatabase
 
 
+@pytest.mark.sqlite_only("it counts SQLite's grouped commits")
 def test_pieces_share_commits_and_fail_alone(tmp_path: Path) -> None:
     db = SQLiteDatabase(str(tmp_path / "b.db"))
     with db.transaction() as tx:

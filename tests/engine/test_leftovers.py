@@ -5,7 +5,6 @@ tenant's backlog of tasks hides no other tenant's."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,7 +114,7 @@ class Flaky:
     def __call__(self, runtime: Runtime, tx: Any, execution_id: int, *rest: Any) -> None:
         if not self.failed:
             self.failed = True
-            raise sqlite3.OperationalError("disk I/O error")
+            raise runtime.db.transient_errors[0]("disk I/O error")
         runtime.post(tx, execution_id, {"t": "result", "task": rest[2].task_id, "ok": True}, 0)
 
 
@@ -130,7 +129,7 @@ def test_a_round_the_store_fails_is_tried_again_not_failed_nor_held(db: SQLiteDa
     }
     sm = machine(engine, "send", {"StartAt": "S", "States": {"S": send}})
     arns = [engine.client.start_execution(stateMachineArn=sm)["executionArn"] for _ in range(5)]
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(db.transient_errors):
         runtime.run_round("w")
     with db.transaction(write=False) as tx:  # nothing it claimed is still held
         held = tx.fetch_raw("SELECT COUNT(*) FROM executions WHERE lease_owner IS NOT NULL")
