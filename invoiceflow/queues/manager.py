@@ -42,6 +42,7 @@ from invoiceflow.store import Database, Transaction
 
 MESSAGES = "messages"  # the channel a commit notifies for a queue: messages/<queue id>
 LOOK_AGAIN = 5.0  # seconds a long poll waits at most without a notification
+MIN_WAIT = 0.001  # seconds a long poll waits at least between looks
 KNOWN_FOR = 1.0  # seconds a queue looked up by name is reused by sends and deletes
 SWEEP_EVERY = 1.0  # seconds between deletions of expired messages, per queue
 NO_LIMIT = 1 << 62  # a receive count no message reaches
@@ -369,13 +370,17 @@ class Queues:
                 arrived.wait(min(remaining, LOOK_AGAIN, self._until_visible(queue)))
 
     def _until_visible(self, queue: Queue) -> float:
-        """Seconds until a stored message of ``queue`` becomes visible by itself (a delay
-        or a visibility timeout ending), which no notification announces."""
+        """Seconds until a hidden message of ``queue`` becomes visible by itself (a delay
+        or a visibility timeout ending), which no notification announces. Messages visible
+        now that the last look could not take (a FIFO group held back by one in flight,
+        expired ones not yet swept, rows another receiver has locked) do not count: they
+        come free through a commit that notifies, or by such an ending."""
+        now = self.now()
         with self.db.transaction(write=False) as tx:
-            row = tx.fetchone("next_visible", (queue.id,))
+            row = tx.fetchone("next_hidden_visible", (queue.id, now))
         if row is None or row[0] is None:
             return LOOK_AGAIN
-        return max(0.0, float(row[0]) - self.now())
+        return max(MIN_WAIT, float(row[0]) - now)
 
     def _receive_now(
         self, target: Queue | str, limit: int, timeout: int | None
@@ -487,6 +492,8 @@ class Queues:
                 rows.append((rid, qid, nonce))
             if rows:
                 tx.executemany("delete_message", rows)
+                if queue.fifo:  # the next message of each group it held back is free now
+                    tx.notify(channel(queue.id))
         return out
 
     def change_visibility(self, ref: str, handle: str, timeout: int) -> None:

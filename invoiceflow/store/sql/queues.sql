@@ -92,6 +92,10 @@ FROM messages WHERE queue_id = ? AND expires_at > ?
 -- When a queue's next message becomes visible by itself (a delay or visibility timeout ending).
 SELECT MIN(visible_at) FROM messages WHERE queue_id = ?
 
+-- name: next_hidden_visible
+-- When the earliest of a queue's hidden messages (delayed or in flight) becomes visible.
+SELECT MIN(visible_at) FROM messages WHERE queue_id = ? AND visible_at > ?
+
 -- name: all_queues
 -- Every queue, by name.
 SELECT id, name, attributes, tags, created, modified FROM queues ORDER BY name
