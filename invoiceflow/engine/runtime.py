@@ -209,6 +209,7 @@ class Runtime:
         with contextlib.suppress(Exception), self.db.transaction(durable=False) as tx:
             tx.executemany("release_execution", [(i, owner) for i in ids])
             tx.executemany("release_task_of", [(now, e, t, owner) for e, t in tasks])
+            tx.notify(EXECUTIONS)  # free for other workers at once
 
     def run_now(self, execution_id: int, now: float) -> bool:
         """Advance one execution at once, on the caller's thread, with what its mailbox
@@ -704,6 +705,7 @@ class Runtime:
         with self.db.transaction(durable=False) as tx:
             tx.execute("release_execution_leases", (owner,))
             tx.execute("release_task_leases", (self.clock.now(), owner))
+            tx.notify(EXECUTIONS)
 
     # -- mailbox -------------------------------------------------------------------------
     def post(self, tx: Transaction, execution_id: int, event: dict[str, Any], at: float) -> None:

@@ -10,6 +10,7 @@ dead-letter queue); with ReportBatchItemFailures only the messages it names come
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
@@ -22,6 +23,7 @@ from invoiceflow.functions.mappings import Mapping, Mappings
 from invoiceflow.functions.registry import Registry
 from invoiceflow.queues import Queue, Queues, Received, names
 from invoiceflow.queues.client import system_attributes
+from invoiceflow.queues.manager import MESSAGES
 
 REFRESH = 1.0  # seconds between re-reads of the mapping table
 
@@ -87,12 +89,15 @@ class Poller:
         registry: Registry,
         owner: str,
         pool: HandlerPool | None = None,
+        freed: Callable[[], None] = lambda: None,
     ) -> None:
         """With a ``pool``, a batch's handler runs on it: one still running after a moment
         goes on in the background, finishing its batch when it returns, and the loop moves
         on. Each function has a share of the background, so a handler that waits on a slow
-        webhook holds up neither the engine nor the other functions' batches."""
+        webhook holds up neither the engine nor the other functions' batches. ``freed`` is
+        called when such a batch has finished: its room (and slot) can take the next one."""
         self.mappings = mappings
+        self.freed = freed
         self.queues: Queues = mappings.queues
         self.registry = registry
         self.owner = owner
@@ -151,6 +156,7 @@ class Poller:
     def _release(self, mapping: Mapping, slot: int) -> None:
         with self.mappings.db.transaction(durable=False) as tx:
             tx.execute("release_slot", (mapping.id, slot, self.owner))
+            tx.notify(MESSAGES)  # a poller elsewhere that found every slot taken may go on
 
     def _finish(
         self, mapping: Mapping, batch: list[Received], slot: int | None, done: Future[Any]
@@ -162,6 +168,7 @@ class Poller:
                 self._release(mapping, slot)
         except Exception:  # its messages come back after their visibility timeout
             log.exception("a batch could not be finished", function=mapping.function)
+        self.freed()
 
     def _claim(self, mapping: Mapping, timeout: int) -> tuple[bool, int | None]:
         """Whether a batch may run now, and the concurrency slot it holds (None when the

@@ -30,6 +30,6 @@ def full_worker(
     mappings = Mappings(runtime.db, runtime.queues, runtime.clock.now)
     # Queue batches have a pool of their own: slow batches (a webhook that hangs) cannot
     # take the room that executions' handlers need, nor the other way round.
-    poller = Poller(mappings, registry, worker.owner, HandlerPool())
+    poller = Poller(mappings, registry, worker.owner, HandlerPool(), freed=worker.wakeup.fire)
     worker.chores = (poller.poll, lambda: run_moves(runtime.queues))
     return worker

@@ -16,6 +16,7 @@ delivery allows and SQS itself documents for deletes.
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from collections.abc import Callable
 from functools import cache, partial
@@ -91,6 +92,8 @@ class Queues:
         self._swept: dict[int, float] = {}  # queue id -> when its expired messages went
         self._drained: set[str] = set()  # queues whose latest receive here emptied them
         self._known: dict[str, tuple[Queue, float]] = {}  # name -> queue, when looked up
+        self._changes = 0  # queues changed by this process so far
+        self._known_lock = threading.Lock()
 
     # -- queues --------------------------------------------------------------------------
     def get(self, ref: str) -> Queue:
@@ -107,13 +110,18 @@ class Queues:
         now = time.monotonic()
         if known is not None and now - known[1] < KNOWN_FOR:
             return known[0]
+        changes = self._changes
         queue = find(tx, ref)
-        self._known[queue.name] = (queue, now)
+        with self._known_lock:
+            if changes == self._changes:  # not read before a change made here meanwhile
+                self._known[queue.name] = (queue, now)
         return queue
 
     def _forget(self, queue: Queue) -> None:
         """This process changed ``queue``: its next lookup reads it again."""
-        self._known.pop(queue.name, None)
+        with self._known_lock:
+            self._changes += 1
+            self._known.pop(queue.name, None)
 
     def tag(self, ref: str, add: dict[str, str], remove: list[str]) -> None:
         with self.db.transaction() as tx:

@@ -24,6 +24,7 @@ import contextlib
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -74,6 +75,9 @@ _SERVER_TCP = {
 # Seconds a transaction waits for a pooled connection before it asks the server itself
 # whether it can be reached (when not every connection is in use by our own threads).
 PROBE_AFTER = 1.0
+# What a server at its connection limit answers (libpq gives a refused connection no
+# SQLSTATE): max_connections, the slots kept for superusers, a role's CONNECTION LIMIT.
+_FULL = ("too many clients", "too many connections", "connection slots are reserved")
 PROBE_TIMEOUT = 5  # seconds that question may take (libpq's connect_timeout)
 LISTEN_TICK = 0.25  # seconds the listener waits for notifications before it looks for new words
 # Notifications go to channels named after the schema, so that databases sharing one server
@@ -87,7 +91,6 @@ _NOTIFY = (
     f"SELECT pg_notify({_SCHEMA_WORD} || n.word, n.key)"
     " FROM unnest(%s::text[], %s::text[]) AS n(word, key)"
 )
-OWN_PIDS = 1024  # server processes remembered as ours, whose notifications we skip
 
 _BEGIN = {
     (True, True): "BEGIN",
@@ -193,9 +196,13 @@ def _refusals() -> Iterator[None]:
     except errors.IntegrityError as exc:
         raise ConstraintViolation(str(exc)) from exc
     except psycopg.DataError as exc:
-        if "NUL" in str(exc):  # refused by psycopg before anything was sent
+        if "NUL (0x00)" in str(exc):  # refused by psycopg before anything was sent
             raise ValueRefused("text may not hold NUL (U+0000) characters") from exc
         raise
+
+
+def _server_full(exc: psycopg.OperationalError) -> bool:
+    return any(words in str(exc) for words in _FULL)
 
 
 class PostgresTransaction(Transaction):
@@ -254,9 +261,9 @@ class PostgresDatabase(Database):
         self._closing = threading.Event()
         self._listener: threading.Thread | None = None
         self._listener_lock = threading.Lock()
-        # Server processes of our pool that sent notifications: the listener skips what
-        # they send, which this process delivered itself at commit.
-        self._own_pids: set[int] = set()
+        # Signs the payload of what this database notifies: the listener skips its own,
+        # which was delivered here at commit.
+        self._sender = uuid.uuid4().hex[:12]
         self._min_size = min_size
         self._pool_lock = threading.Lock()
         self._pool = self._new_pool()
@@ -302,8 +309,8 @@ class PostgresDatabase(Database):
                     tx.run_deferred()
                     if tx.notes:  # sent by the server when (and only if) COMMIT succeeds
                         words, keys = zip(*map(split_channel, tx.notes), strict=True)
-                        conn.execute(_NOTIFY, (list(words), list(keys)))
-                        self._remember(conn.info.backend_pid)
+                        signed = [f"{self._sender}/{key}" for key in keys]
+                        conn.execute(_NOTIFY, (list(words), signed))
                 except BaseException:
                     # A lost connection cannot roll back, and need not: the server has
                     # already thrown the transaction away, and the pool drops the connection.
@@ -316,18 +323,17 @@ class PostgresDatabase(Database):
                 except errors.IntegrityError as exc:  # a deferred constraint
                     self.settled(tx, False)
                     raise ConstraintViolation(str(exc)) from exc
+                except psycopg.Error:
+                    # Lost on the way: it may have committed, and a notification too many
+                    # costs only a look.
+                    self.settled(tx, True)
+                    raise
                 self.settled(tx, True)
             finally:
                 self._putconn(pool, conn)
         finally:
             if write:
                 self._writing.active = False
-
-    def _remember(self, pid: int) -> None:
-        if pid not in self._own_pids:
-            if len(self._own_pids) >= OWN_PIDS:  # the pool replaced many connections
-                self._own_pids.clear()
-            self._own_pids.add(pid)
 
     def _begin(
         self, begin: str
@@ -376,7 +382,12 @@ class PostgresDatabase(Database):
                 if left <= PROBE_AFTER:
                     raise
                 if self._in_use < self.max_size:
-                    psycopg.connect(self.url, connect_timeout=PROBE_TIMEOUT).close()
+                    try:
+                        psycopg.connect(self.url, connect_timeout=PROBE_TIMEOUT).close()
+                    except psycopg.OperationalError as exc:
+                        if not _server_full(exc):
+                            raise
+                        continue  # up but full: wait for a connection, as the pool does
                     self._replace_pool(pool)
                 continue
             with self._in_use_lock:
@@ -387,7 +398,7 @@ class PostgresDatabase(Database):
         """A new pool for ``stale``, if its tries to connect have failed (it is then pausing
         between tries): one that is only slow to grow, under load, is kept, its
         connections with it. Another thread may have replaced it already."""
-        if not stale.get_stats().get("connections_errors"):
+        if not stale.pop_stats().get("connections_errors"):  # failures since the last look
             return
         with self._pool_lock:
             if self._pool is not stale or self._closing.is_set():
@@ -423,9 +434,9 @@ class PostgresDatabase(Database):
         while not self._closing.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
-                    self._listen_on(conn)
                     pause = 0.05
-            except psycopg.Error:
+                    self._listen_on(conn)
+            except Exception:  # the thread must outlive any failure: waiters rely on it
                 self._closing.wait(pause)
                 pause = min(pause * 2, 2.0)
             self.switchboard.deliver_all()
@@ -443,10 +454,11 @@ class PostgresDatabase(Database):
             if new:  # anything notified before LISTEN took effect is looked for now
                 self.switchboard.deliver(new)
             for note in conn.notifies(timeout=LISTEN_TICK):
-                if note.pid in self._own_pids or not note.channel.startswith(prefix):
+                sender, _, key = note.payload.partition("/")
+                if sender == self._sender or not note.channel.startswith(prefix):
                     continue
                 word = note.channel[len(prefix) :]
-                self.switchboard.deliver((f"{word}/{note.payload}" if note.payload else word,))
+                self.switchboard.deliver((f"{word}/{key}" if key else word,))
 
     def migrate(self, until: int | None = None) -> None:
         """As every backend migrates, while holding an advisory lock on a connection of its
@@ -459,7 +471,7 @@ class PostgresDatabase(Database):
     def close(self) -> None:
         self._closing.set()
         if self._listener is not None:
-            self._listener.join()
+            self._listener.join(LISTEN_TICK * 4)  # a daemon: one stuck connecting is left
         with self._pool_lock:
             self._pool.close()
 
