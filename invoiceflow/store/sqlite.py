@@ -20,7 +20,7 @@ from invoiceflow.store.database import ConstraintViolation, Database, Params, Ro
 from invoiceflow.store.group_commit import GroupCommit
 from invoiceflow.store.wakeups import Switchboard
 
-WATCH = 0.005  # seconds between looks for other processes' commits, while anyone listens
+WATCH = 0.005  # seconds between looks for other processes' commits, once anyone has listened
 
 
 class SQLiteTransaction(Transaction):
