@@ -142,7 +142,11 @@ class SQLiteDatabase(Database):
                 # The first reading is taken before ``listen`` returns: a commit made
                 # after it, before the thread first runs, must count as new.
                 conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                seen = conn.execute("PRAGMA data_version").fetchone()[0]
+                try:
+                    seen = conn.execute("PRAGMA data_version").fetchone()[0]
+                except sqlite3.Error:  # no database there (yet): the next listen tries again
+                    conn.close()
+                    return
                 self._watcher = threading.Thread(
                     target=self._watch,
                     args=(conn, seen),
