@@ -385,16 +385,6 @@ def run_workflows(
         db.close()
 
 
-def csv_file(n: int, invoices: int) -> bytes:
-    """A CSV file of ``invoices`` invoices, different for each ``n`` (as bench/pipeline.py)."""
-    rows = ["invoice_number,invoice_date,currency,supplier,description,qty,unit_price"]
-    rows += [
-        f"B{n}-{i},2026-11-01,EUR,Supplier {n % 50},Item,2,{i % 90 + 10}.00"
-        for i in range(invoices)
-    ]
-    return ("\n".join(rows) + "\n").encode()
-
-
 def run_pipeline(
     url: str,
     tmp: Path,
@@ -406,6 +396,8 @@ def run_pipeline(
     within: float,
 ) -> float:
     """Invoices per second through the whole pipeline, first submit to last Done."""
+    from pipeline import csv_file  # bench/pipeline.py's files, beside this script
+
     from invoiceflow.engine import Engine
     from invoiceflow.functions import Registry
     from invoiceflow.pipeline import containers, open_pipeline
