@@ -228,7 +228,7 @@ class StepFunctionsClient:
             )
         now = self.runtime.clock.now()
         try:
-            with self.runtime.db.transaction() as tx:
+            with self.db.transaction() as tx:
                 _id, arn, start, _new = create_execution(
                     tx, stateMachineArn, name, input, now, tenant=self.tenant or ""
                 )
@@ -387,7 +387,7 @@ class StepFunctionsClient:
         now = self.runtime.clock.now()
         if row[4] == "RUNNING":
             event = {"t": "stop", "error": error, "cause": cause}
-            with self.runtime.db.transaction() as tx:
+            with self.db.transaction() as tx:
                 self.runtime.post(tx, row[0], event, now)
             # As on Step Functions, the execution is ABORTED when the call returns, worker
             # or no worker; only one in the middle of a worker's round ends with that round.
@@ -411,7 +411,7 @@ class StepFunctionsClient:
                 "RedriveExecution",
             )
         now = self.runtime.clock.now()
-        with self.runtime.db.transaction() as tx:
+        with self.db.transaction() as tx:
             tx.execute("mark_redriven", (now, row[0]))
             self.runtime.post(tx, row[0], {"t": "redrive"}, now)
         return {"redriveDate": _date(now)}
@@ -437,12 +437,12 @@ class StepFunctionsClient:
         return {}
 
     def send_task_heartbeat(self, taskToken: str, **_: Any) -> dict[str, Any]:
-        with self.runtime.db.transaction() as tx:
+        with self.db.transaction() as tx:
             self._answer_in(tx, taskToken, None, {"t": "heartbeat"}, "SendTaskHeartbeat")
         return {}
 
     def _answer_one(self, answer: TaskAnswer) -> None:
-        with self.runtime.db.transaction() as tx:
+        with self.db.transaction() as tx:
             [outcome] = self.answer_tasks(tx, [answer])
             if outcome is not None:
                 raise outcome

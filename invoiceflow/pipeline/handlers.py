@@ -251,7 +251,7 @@ class Handlers:
             answers = [
                 TaskAnswer(token, error="MessageDeadLettered", cause=cause) for *_, token in records
             ]
-            with self.sfn.runtime.db.transaction() as tx:
+            with self.db.transaction() as tx:
                 self.sfn.answer_tasks(tx, answers)  # a task that moved on wants no answer
         kept = [(r["receiptHandle"], KEEP_HIDDEN) for r in event["Records"]]
         if kept:
@@ -274,10 +274,11 @@ class Handlers:
         timed out) is undone too: a stopped workflow's container must not go on changing."""
 
         def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-            # Records in one order everywhere: two workers' batches then lock the rows
-            # they share (executions woken, containers) in the same order and cannot
-            # deadlock. A transient failure (a deadlock all the same, the store gone for a
-            # moment) undoes the whole batch, which is tried again at once.
+            # Records in one order everywhere, so that the rows they write (invoices by
+            # container and position) are locked in the same order by every batch; the
+            # executions they wake are ordered by ``tx.later``. A transient failure (a
+            # deadlock all the same, the store gone for a moment) undoes the whole batch,
+            # which is tried again at once.
             records = sorted(_records(event), key=_lock_order)
             tries = 1
             while True:
@@ -294,7 +295,7 @@ class Handlers:
         self, work: TxWork, records: list[tuple[str, dict[str, Any], str]]
     ) -> dict[str, Any]:
         failures: list[str] = []
-        with self.sfn.runtime.db.transaction() as tx:
+        with self.db.transaction() as tx:
             for message_id, body, token in records:
                 try:
                     with tx.savepoint() as record:
@@ -337,7 +338,7 @@ class Handlers:
                 else:
                     answers.append(TaskAnswer(token, output=output))
             if answers:
-                with self.sfn.runtime.db.transaction() as tx:
+                with self.db.transaction() as tx:
                     self.sfn.answer_tasks(tx, answers)
             return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
 

@@ -45,7 +45,7 @@ def receive(
     key, digest = pipeline.blobs.put(data)
     container_id = containers.new_id()
     now = time.time()
-    with pipeline.engine.runtime.db.transaction() as tx:
+    with pipeline.engine.db.transaction() as tx:
         tx.execute(
             "insert_container",
             (
