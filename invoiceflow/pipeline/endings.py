@@ -16,6 +16,8 @@ import orjson
 from invoiceflow.engine.runtime import Ended
 from invoiceflow.store import Transaction
 
+ENDED = "containers-ended"  # the channel notified when a container's workflow ends
+
 
 class ContainerEndings:
     """The hook for one pipeline's state machine (other executions are not its business)."""
@@ -24,7 +26,10 @@ class ContainerEndings:
         self.state_machine_arn = state_machine_arn
 
     def __call__(self, tx: Transaction, ended: Ended) -> None:
-        if ended.state_machine_arn != self.state_machine_arn or ended.status == "SUCCEEDED":
+        if ended.state_machine_arn != self.state_machine_arn:
+            return
+        tx.notify(ENDED)  # whoever waits for files (``submit --wait``) looks again
+        if ended.status == "SUCCEEDED":
             return
         given = orjson.loads(ended.input)
         container = given.get("container") if isinstance(given, dict) else None

@@ -18,10 +18,12 @@ from invoiceflow.functions import Registry
 from invoiceflow.functions.worker import full_worker
 from invoiceflow.pipeline import Pipeline, containers, profiles
 from invoiceflow.pipeline.containers import Container
+from invoiceflow.pipeline.endings import ENDED
 from invoiceflow.pipeline.profiles import Chosen
 from invoiceflow.store import Transaction
 
 TERMINAL = ("Done", "Error")
+LOOK_AGAIN = 1.0  # seconds a wait for files looks again without hearing of a workflow's end
 
 
 def receive(
@@ -121,6 +123,7 @@ def as_finished(
     thread = threading.Thread(target=worker.run, name="submit-worker", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
+    ended = pipeline.engine.db.listen(ENDED)
     try:
         while waiting and time.monotonic() <= deadline:
             # Each look reads states only; a container is read whole once it has ended.
@@ -135,8 +138,9 @@ def as_finished(
             gone = {c.id for c in finished} | {i for i, row in states.items() if row is None}
             waiting = [i for i in waiting if i not in gone]
             if waiting:
-                time.sleep(0.02)
+                ended.wait(min(LOOK_AGAIN, max(0.0, deadline - time.monotonic())))
     finally:
+        ended.close()
         worker.stop()
         thread.join()
 
