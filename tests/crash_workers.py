@@ -20,11 +20,11 @@ from types import TracebackType
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def seeded() -> tuple[int, random.Random]:
-    """The seed of this run's kills (``CRASH_SEED``, else a new one), printed, and a
-    generator drawing from it."""
-    seed = int(os.environ.get("CRASH_SEED", time.time_ns()))
-    print(f"CRASH_SEED={seed}")
+def seeded(variable: str = "CRASH_SEED") -> tuple[int, random.Random]:
+    """The seed of this run's random choices (the environment's ``variable``, else a new
+    one), printed as ``variable=seed`` to replay them, and a generator drawing from it."""
+    seed = int(os.environ.get(variable, time.time_ns()))
+    print(f"{variable}={seed}")
     return seed, random.Random(seed)
 
 

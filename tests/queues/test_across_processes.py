@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import random
 import statistics
 import subprocess
 import sys
@@ -27,9 +25,10 @@ import pytest
 from invoiceflow.queues import Queues
 from invoiceflow.queues.manager import Outgoing
 from invoiceflow.store import open_database
+from tests.crash_workers import seeded
+from tests.postgres_server import Backend
+from tests.postgres_server import backend as backend  # the fixture: each backend in turn
 from tests.queues.crowd import DROP, HOLD, PLANS, Record
-from tests.store.test_postgres import SERVER, _server_up
-from tests.store.test_postgres import url as url  # the fixture: a fresh database per test
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 50_000
@@ -40,21 +39,10 @@ SENDS = 200
 P99_LIMIT = 0.050  # seconds
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", marks=pytest.mark.sqlite_only("its processes open the file")),
-        pytest.param("postgresql", marks=pytest.mark.own_postgres),
-    ]
-)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty database of each backend: a file, or a PostgreSQL database made
-    for this test (skipped only where no server runs and CI does not promise one)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'queues.db'}"
-    if not os.environ.get("CI") and not _server_up():
-        pytest.skip(f"no PostgreSQL server at {SERVER}")
-    fresh: str = request.getfixturevalue("url")
-    return fresh
+@pytest.fixture
+def database(backend: Backend) -> str:
+    """The URL of an empty database of each backend (see ``tests.postgres_server``)."""
+    return backend.url
 
 
 def start(*args: str, talks: bool = False) -> subprocess.Popen[str]:
@@ -195,8 +183,7 @@ def test_a_long_poll_wakes_promptly_for_another_process_send(
     durable commit, and on a disk that other programs flush to, a flush alone took up to
     0.4 s here (p99 0.12 s), which says nothing of wake-ups. Both figures are printed."""
     queues.create("wakeups")
-    seed = random.SystemRandom().randrange(1 << 32)
-    print(f"\nseed {seed}")
+    seed, _ = seeded("WAKE_SEED")
     came, sent = tmp_path / "came.json", tmp_path / "sent.json"
     deadline = time.monotonic() + 120
     began = time.monotonic()

@@ -14,6 +14,7 @@ import pytest
 
 from invoiceflow.queues import Queues, SQSClient
 from invoiceflow.store import Database, Transaction, open_database
+from tests.crash_workers import wait_for
 
 
 class Counted:
@@ -54,7 +55,9 @@ def test_a_held_back_fifo_group_is_waited_for_not_spun_on(sqs: SQSClient) -> Non
     waiter = threading.Thread(
         target=lambda: got.extend(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"])
     )
+    looked = counted.count
     waiter.start()
+    wait_for(lambda: counted.count > looked, 5, "the waiter's first look")
     began = time.monotonic()
     sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
     waiter.join(15)

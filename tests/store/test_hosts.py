@@ -48,6 +48,7 @@ import pytest
 from invoiceflow.engine import Engine
 from invoiceflow.engine.client import StepFunctionsClient
 from invoiceflow.store.postgres import PostgresDatabase
+from tests.crash_workers import wait_for
 from tests.store import host_handlers
 from tests.store.private_postgres import PrivatePostgres, missing
 
@@ -257,7 +258,7 @@ class Workers:
                 assert proc.poll() is None, f"host {name}'s worker ended:\n{self.log(name)}"
             return all(" ready, database " in self.log(name) for name in self.procs)
 
-        wait_until(ready, 120, "every worker to be ready")
+        wait_for(ready, 120, "every worker to be ready")
 
     def stop(self) -> dict[str, int | None]:
         """SIGTERM every worker and wait for it; how each ended (None: it had to be killed)."""
@@ -294,16 +295,6 @@ def workers(network: Network, tmp_path: Path) -> Iterator[Workers]:
         yield team
     finally:
         team.kill()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Return once ``condition()`` holds; AssertionError naming ``what`` after ``timeout``
-    seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout} s for {what} in vain")
-        time.sleep(0.01)
 
 
 # -- the test ------------------------------------------------------------------------------
@@ -404,7 +395,7 @@ def run(
         with contextlib.closing(sqlite3.connect(effects, timeout=60)) as conn:
             return int(conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0])
 
-    wait_until(lambda: ledger() >= EXECUTIONS + 3 * CUT_AFTER, 120, "the run to be under way")
+    wait_for(lambda: ledger() >= EXECUTIONS + 3 * CUT_AFTER, 120, "the run to be under way")
 
     def in_flight() -> list[str]:
         with contextlib.closing(sqlite3.connect(effects, timeout=60)) as conn:
@@ -421,7 +412,7 @@ def run(
     # lock while a handler the host runs inline is at work, so that the commit held up is
     # likely the one that records its result: then that handler runs again elsewhere.
     inline = tuple(f":{key}" for key in KEYS[:3])
-    wait_until(
+    wait_for(
         lambda: any(key.endswith(inline) for key in in_flight()),
         60,
         f"a handler at work on host {CUT_HOST}",
@@ -441,7 +432,7 @@ def run(
                 )
             )
 
-        wait_until(waiting, 60, f"a commit of host {CUT_HOST} to be under way")
+        wait_for(waiting, 60, f"a commit of host {CUT_HOST} to be under way")
         network.cut(CUT_HOST)
         cut_at = time.time()
     # What the cut host held: its executions and tasks leased in the database, and the
@@ -468,7 +459,7 @@ def run(
 
     stuck_sessions: list[tuple[Any, ...]] = []
     try:
-        wait_until(taken_over, cut - 1, "the other hosts to take the cut host's work over")
+        wait_for(taken_over, cut - 1, "the other hosts to take the cut host's work over")
         took_over = time.time() - cut_at
     except AssertionError:
         took_over = None
@@ -491,7 +482,7 @@ def run(
             )
         )
 
-    wait_until(back, 90, f"host {CUT_HOST} to connect again")
+    wait_for(back, 90, f"host {CUT_HOST} to connect again")
     rejoined = time.time() - mended_at
     start_late()
 
@@ -499,7 +490,7 @@ def run(
         return int(scalar(db, "SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'"))
 
     with contextlib.suppress(AssertionError):
-        wait_until(lambda: running() == 0, 90, "every execution to end")
+        wait_for(lambda: running() == 0, 90, "every execution to end")
     left_running = running()
     still = progress(db, sorted(held))
     ended = workers.stop()

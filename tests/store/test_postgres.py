@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -37,27 +35,19 @@ from invoiceflow.samples import SAMPLES
 from invoiceflow.store import ConstraintViolation, Database
 from invoiceflow.store.database import migrations, named_queries, split_statements
 from invoiceflow.store.postgres import PostgresDatabase, Statement, translate
+from tests.postgres_server import SERVER, server_up
 from tests.postgres_server import url as url  # the fixture: a fresh database per test
 from tests.store import test_contract as contract
 
-SERVER = os.environ.get("INVOICEFLOW_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 ROOT = Path(__file__).resolve().parents[2]
 SM = contract.SM
-
-
-def _server_up() -> bool:
-    try:
-        with psycopg.connect(f"{SERVER}/postgres", connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
 
 
 # Without a server these tests skip on a developer's machine, but not under CI, whose
 # .ci/run starts PostgreSQL: there a missing server fails them.
 pytestmark = [
     pytest.mark.skipif(
-        not os.environ.get("CI") and not _server_up(), reason=f"no PostgreSQL server at {SERVER}"
+        not os.environ.get("CI") and not server_up(), reason=f"no PostgreSQL server at {SERVER}"
     ),
     pytest.mark.own_postgres,
 ]
@@ -710,100 +700,6 @@ def test_files_reach_done_and_their_invoices_list_by_total(db: Database, tmp_pat
     middle = sorted(totals, key=Decimal)[1]
     assert page(float(middle), float(middle), None) == [middle]  # exact, not rounded
     assert page(float(max(totals, key=Decimal)) + 0.01, None, None) == []
-
-
-# -- workers killed on PostgreSQL ------------------------------------------------------------
-
-WORKER = """
-import sys
-import tests.engine.crash_handlers  # registers the handlers; effects go to a ledger
-from invoiceflow.engine import Engine
-from invoiceflow.engine.worker import Worker
-from invoiceflow.functions import default_registry
-from invoiceflow.store.postgres import PostgresDatabase
-
-url, name, lease = sys.argv[1], sys.argv[2], float(sys.argv[3])
-engine = Engine.open(PostgresDatabase(url), invoker=default_registry())
-Worker(engine.runtime, name=name, lease=lease).run()
-"""
-
-
-def test_sigkilled_worker_processes_lose_nothing_and_repeat_no_effect(
-    db: Database, url: str, tmp_path: Path
-) -> None:
-    """Two worker processes share the database, as on two machines; one after another is
-    killed with SIGKILL at a random moment and replaced. Every execution ends as it should,
-    every effect happened once, and nothing is left behind."""
-    from tests.engine.test_crash import DEFINITION
-
-    effects = tmp_path / "effects.db"
-    with sqlite3.connect(effects) as conn:
-        conn.execute("CREATE TABLE attempts (key TEXT NOT NULL)")
-        conn.execute("CREATE TABLE ledger (key TEXT PRIMARY KEY)")
-    client = Engine.open(db).client
-    arn = client.create_state_machine(name="crash", definition=json.dumps(DEFINITION))[
-        "stateMachineArn"
-    ]
-    count = 300
-    for n in range(count):
-        client.start_execution(stateMachineArn=arn, name=f"e{n}", input=json.dumps({"n": n}))
-    env = {**os.environ, "INVOICEFLOW_CRASH_EFFECTS": str(effects)}
-
-    def spawn(name: str) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-c", WORKER, url, name, "2.0"]
-        return subprocess.Popen(command, cwd=ROOT, env=env)
-
-    def tried() -> int:
-        with sqlite3.connect(effects, timeout=30) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0])
-
-    def running() -> int:
-        with db.transaction(write=False) as tx:
-            return int(
-                tx.fetch_raw("SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'")[0][0]
-            )
-
-    rng = random.Random()
-    workers = [spawn("w0"), spawn("w1")]
-    try:
-        for kill in range(4):
-            seen = tried()
-            deadline = time.monotonic() + 30
-            while tried() == seen and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.3))
-            victim = workers.pop(rng.randrange(len(workers)))
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
-            workers.append(spawn(f"w{kill + 2}"))
-        deadline = time.monotonic() + 120
-        while running() and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        for w in workers:
-            w.send_signal(signal.SIGKILL)
-            w.wait()
-    assert running() == 0
-    for n in range(count):
-        ex_arn = arn.replace(":stateMachine:", ":execution:") + f":e{n}"
-        described = client.describe_execution(executionArn=ex_arn)
-        assert described["status"] == "SUCCEEDED", (n, described)
-        assert json.loads(described["output"]) == {
-            "n": n,
-            "amount": n % 7 + 1,
-            "shipped": [0, 10, 20],
-        }
-        events = client.get_execution_history(executionArn=ex_arn)["events"]
-        assert [e["id"] for e in events] == list(range(1, len(events) + 1)), n
-    with sqlite3.connect(effects) as conn:
-        ledger = {k for (k,) in conn.execute("SELECT key FROM ledger")}
-    expected = {f"e{n}:charge" for n in range(count)}
-    expected |= {f"e{n}:deliver:{i}" for n in range(count) for i in range(3)}
-    assert ledger == expected
-    with db.transaction(write=False) as tx:
-        assert [
-            tx.fetch_raw(f"SELECT COUNT(*) FROM {table}")[0][0] for table in ("mailbox", "tasks")
-        ] == [0, 0]
 
 
 def test_processes_opening_the_pipeline_at_once_all_get_it(db: Database, url: str) -> None:

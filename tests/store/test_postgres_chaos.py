@@ -42,6 +42,7 @@ from invoiceflow.engine import Engine
 from invoiceflow.functions import LambdaClient, Mappings, Registry
 from invoiceflow.queues import Queues, SQSClient
 from invoiceflow.store.postgres import PostgresDatabase
+from tests.crash_workers import seeded
 from tests.store import chaos_handlers
 from tests.store.private_postgres import PrivatePostgres, StopMode, missing
 
@@ -131,9 +132,7 @@ class Chaos(threading.Thread):
 
 
 def test_postgresql_restarts_lose_nothing_and_repeat_no_committed_step(tmp_path: Path) -> None:
-    seed = int(os.environ.get("CHAOS_SEED", random.SystemRandom().randrange(1 << 32)))
-    print(f"CHAOS_SEED={seed}")
-    rng = random.Random(seed)
+    seed, rng = seeded("CHAOS_SEED")
     began = time.monotonic()
     # fsync off: the server's processes are killed, never the machine, and what a killed
     # server wrote is in the operating system's cache when it starts again. What is

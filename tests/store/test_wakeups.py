@@ -1,7 +1,5 @@
 """Which wake-ups a notification reaches, and that a waiter never sleeps through one."""
 
-import threading
-
 import pytest
 
 from invoiceflow.store import open_database
@@ -36,19 +34,6 @@ def test_a_closed_wakeup_hears_nothing_and_the_words_go() -> None:
     board.deliver(["tasks"])
     assert not wakeup.wait(0)
     assert board.words() == set()
-
-
-def test_a_waiter_in_another_thread_wakes_on_the_commit() -> None:
-    db = open_database("sqlite://")
-    woke = threading.Event()
-    with db.listen("executions") as wakeup:
-        waiter = threading.Thread(target=lambda: wakeup.wait(30) and woke.set())
-        waiter.start()
-        with db.transaction() as tx:
-            tx.notify("executions")
-        waiter.join(10)
-    assert woke.is_set()
-    db.close()
 
 
 def test_a_rolled_back_transaction_notifies_nobody() -> None:
