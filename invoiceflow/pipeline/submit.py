@@ -77,20 +77,24 @@ def receive(
 
 def start(pipeline: Pipeline, container_id: str) -> Container:
     """Start the workflow of a container in Error again (its parse results and invoices are
-    reused), as a new execution of the container's tenant."""
-    with pipeline.engine.db.transaction(write=False) as tx:
-        previous = containers.get(tx, container_id)
-    assert previous is not None
-    if previous.state == "Error":  # running again: in work from now on, before it can end
-        with pipeline.engine.db.transaction() as tx:
-            tx.execute("start_processing", (time.time(), container_id))
-    out = pipeline.engine.client.for_tenant(previous.tenant).start_execution(
-        stateMachineArn=pipeline.state_machine_arn,
-        name=f"{container_id}-{time.time_ns()}",
-        input=_input(container_id),
-    )
+    reused), as a new execution of the container's tenant. In one commit, as ``receive``
+    starts one: the container is Processing with its new execution before any worker can
+    take that execution up, and what is returned is that state."""
+    now = time.time()
     with pipeline.engine.db.transaction() as tx:
-        tx.execute("set_execution", (out["executionArn"], time.time(), container_id))
+        previous = containers.get(tx, container_id)
+        assert previous is not None
+        if previous.state == "Error":  # running again: in work from now on, before it can end
+            tx.execute("start_processing", (now, container_id))
+        _, arn, _, _ = create_execution(
+            tx,
+            pipeline.state_machine_arn,
+            f"{container_id}-{time.time_ns()}",
+            _input(container_id),
+            now,
+            tenant=previous.tenant,
+        )
+        tx.execute("set_execution", (arn, now, container_id))
         current = containers.get(tx, container_id)
     assert current is not None
     return current
